@@ -1,0 +1,117 @@
+#include "base/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <stdexcept>
+
+namespace atrium {
+
+namespace {
+
+std::pair<std::string, std::string> split_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
+    throw std::runtime_error("listen: expected host:port, got '" + listen + "'");
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return {host, listen.substr(colon + 1)};
+}
+
+template <typename T>
+void read(const YAML::Node& node, const char* key, T& out) {
+  if (auto v = node[key]) {
+    try {
+      out = v.as<T>();
+    } catch (const YAML::Exception&) {
+      throw std::runtime_error(std::string("config: bad value for '") + key + "'");
+    }
+  }
+}
+
+void read_rate(const YAML::Node& node, const char* key, RateLimit& out) {
+  if (auto v = node[key]) {
+    if (!v.IsMap()) throw std::runtime_error(std::string("config: '") + key + "' must be a map");
+    read(v, "per_second", out.per_second);
+    read(v, "burst", out.burst);
+  }
+}
+
+}  // namespace
+
+std::string Config::listen_host() const { return split_listen(listen).first; }
+
+uint16_t Config::listen_port() const {
+  auto port = split_listen(listen).second;
+  unsigned value = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || p != port.data() + port.size() || value > 65535)
+    throw std::runtime_error("listen: bad port '" + port + "'");
+  return static_cast<uint16_t>(value);
+}
+
+bool Config::listens_on_loopback() const {
+  auto host = listen_host();
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Config load_config_file(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw std::runtime_error("config: cannot read '" + path + "'");
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error("config: '" + path + "' is not valid YAML: " + e.what());
+  }
+  Config c;
+  if (root.IsNull()) return c;
+  if (!root.IsMap()) throw std::runtime_error("config: top level of '" + path + "' must be a map");
+  static const char* kKnown[] = {"server_name", "listen", "data_dir", "public_baseurl",
+                                 "enable_registration", "http_threads", "log_level",
+                                 "max_request_body", "rate_limits"};
+  for (const auto& kv : root) {
+    auto key = kv.first.as<std::string>();
+    bool known = false;
+    for (auto* k : kKnown) known |= key == k;
+    if (!known) throw std::runtime_error("config: unknown key '" + key + "'");
+  }
+  read(root, "server_name", c.server_name);
+  read(root, "listen", c.listen);
+  read(root, "data_dir", c.data_dir);
+  read(root, "public_baseurl", c.public_baseurl);
+  if (root["enable_registration"]) {
+    bool v = false;
+    read(root, "enable_registration", v);
+    c.enable_registration = v;
+  }
+  read(root, "http_threads", c.http_threads);
+  read(root, "log_level", c.log_level);
+  read(root, "max_request_body", c.max_request_body);
+  if (auto rl = root["rate_limits"]) {
+    read_rate(rl, "login", c.rc_login);
+    read_rate(rl, "registration", c.rc_registration);
+    read_rate(rl, "message", c.rc_message);
+  }
+  return c;
+}
+
+void validate_config(const Config& c) {
+  if (c.server_name.empty()) throw std::runtime_error("config: server_name must not be empty");
+  for (char ch : c.server_name) {
+    if (!(isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':' ||
+          ch == '[' || ch == ']'))
+      throw std::runtime_error("config: server_name '" + c.server_name + "' is not a valid server name");
+  }
+  (void)c.listen_port();
+  if (c.data_dir.empty()) throw std::runtime_error("config: data_dir must not be empty");
+  if (c.http_threads < 1 || c.http_threads > 64)
+    throw std::runtime_error("config: http_threads must be between 1 and 64");
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  bool ok = false;
+  for (auto* l : kLevels) ok |= c.log_level == l;
+  if (!ok) throw std::runtime_error("config: log_level must be one of trace, debug, info, warn, error");
+  if (c.max_request_body < 65536) throw std::runtime_error("config: max_request_body must be >= 65536");
+}
+
+}  // namespace atrium

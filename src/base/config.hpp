@@ -1,0 +1,44 @@
+#pragma once
+// Server configuration: read from a YAML file, then overridden by command-line
+// flags. Every key and its default is documented in the README.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace atrium {
+
+struct RateLimit {
+  double per_second = 0;  // 0 disables the limit
+  double burst = 0;
+};
+
+struct Config {
+  std::string server_name = "localhost";
+  std::string listen = "127.0.0.1:8008";  // host:port of the HTTP listener
+  std::string data_dir = "./atrium-data";
+  std::string public_baseurl;  // empty: http://<listen>
+  // Open registration with m.login.dummy. Unset: on only when listening on loopback.
+  std::optional<bool> enable_registration;
+  int http_threads = 1;
+  std::string log_level = "info";
+  int64_t max_request_body = 1 << 20;  // bytes, except media
+
+  RateLimit rc_login{0.5, 10};
+  RateLimit rc_registration{0.5, 10};
+  RateLimit rc_message{50, 200};
+
+  // Host and port parsed from `listen`.
+  std::string listen_host() const;
+  uint16_t listen_port() const;
+  bool listens_on_loopback() const;
+  bool registration_enabled() const {
+    return enable_registration.value_or(listens_on_loopback());
+  }
+};
+
+// Throws std::runtime_error with a message naming the key on bad input.
+Config load_config_file(const std::string& path);
+// Checks cross-field consistency; throws std::runtime_error on a bad value.
+void validate_config(const Config& config);
+
+}  // namespace atrium

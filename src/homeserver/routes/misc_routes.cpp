@@ -1,0 +1,73 @@
+// /versions, /capabilities, /health, .well-known, push rules defaults, TURN.
+#include "base/error.hpp"
+#include "homeserver/routes/helpers.hpp"
+#include "homeserver/routes/routes.hpp"
+#include "matrix/room_version.hpp"
+
+namespace atrium::homeserver::routes {
+
+namespace {
+
+json::object versions_body() {
+  json::array versions;
+  for (const char* v : {"r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8",
+                        "v1.9", "v1.10", "v1.11", "v1.12"})
+    versions.emplace_back(v);
+  return json::object{{"versions", std::move(versions)}, {"unstable_features", json::object{}}};
+}
+
+json::object capabilities_body() {
+  json::object available;
+  for (const auto& v : matrix::supported_room_versions())
+    available[v.id] = v.owned_state_keys ? "unstable" : "stable";
+  return json::object{
+      {"capabilities",
+       json::object{
+           {"m.change_password", json::object{{"enabled", true}}},
+           {"m.room_versions", json::object{{"default", std::string(matrix::kDefaultRoomVersion)},
+                                            {"available", std::move(available)}}},
+           {"m.set_displayname", json::object{{"enabled", true}}},
+           {"m.set_avatar_url", json::object{{"enabled", true}}},
+           {"m.3pid_changes", json::object{{"enabled", false}}},
+           {"m.get_login_token", json::object{{"enabled", false}}},
+       }}};
+}
+
+}  // namespace
+
+void add_misc_routes(net::Router& router, Homeserver& hs) {
+  using net::Method;
+  router.add(Method::get, "/health", [](net::Request&, net::Respond respond) {
+    net::Response r;
+    r.content_type = "text/plain";
+    r.body = "OK";
+    respond(std::move(r));
+  });
+  router.add(Method::get, "/_matrix/client/versions", [](net::Request&, net::Respond respond) {
+    respond(ok_json(versions_body()));
+  });
+  router.add(Method::get, "/.well-known/matrix/client", [&hs](net::Request&, net::Respond respond) {
+    std::string base = hs.config.public_baseurl.empty() ? "http://" + hs.config.listen
+                                                        : hs.config.public_baseurl;
+    respond(ok_json(json::object{{"m.homeserver", json::object{{"base_url", base}}}}));
+  });
+  router.add(Method::get, std::string(kClient) + "/capabilities",
+             authed(hs, [](const Requester&, net::Request&, net::Respond respond) {
+               respond(ok_json(capabilities_body()));
+             }));
+  // No TURN server is configured: an empty answer tells clients so.
+  router.add(Method::get, std::string(kClient) + "/voip/turnServer",
+             authed(hs, [](const Requester&, net::Request&, net::Respond respond) {
+               respond(ok_json(json::object{}));
+             }));
+  // Push rules: the empty rule set until push rules are implemented.
+  router.add(Method::get, std::string(kClient) + "/pushrules/{scope?}",
+             authed(hs, [](const Requester&, net::Request&, net::Respond respond) {
+               json::object rules{{"override", json::array{}}, {"content", json::array{}},
+                                  {"room", json::array{}},     {"sender", json::array{}},
+                                  {"underride", json::array{}}};
+               respond(ok_json(json::object{{"global", std::move(rules)}}));
+             }));
+}
+
+}  // namespace atrium::homeserver::routes

@@ -1,0 +1,17 @@
+#pragma once
+// The Client-Server API route table, split by area. Routes are thin: they
+// parse the request, call a service, and shape the reply.
+#include "net/router.hpp"
+
+namespace atrium::homeserver {
+class Homeserver;
+}
+
+namespace atrium::homeserver::routes {
+
+void add_misc_routes(net::Router& router, Homeserver& hs);
+void add_account_routes(net::Router& router, Homeserver& hs);
+void add_room_routes(net::Router& router, Homeserver& hs);
+void add_sync_routes(net::Router& router, Homeserver& hs);
+
+}  // namespace atrium::homeserver::routes

@@ -1,0 +1,56 @@
+#pragma once
+// The authorization rules of room versions 10 and 11 (spec, "Room Versions",
+// "Authorization rules"), applied to a new event against the auth state it
+// selects. Owned state keys (MSC3757) when the room version asks for them.
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "matrix/room_version.hpp"
+
+namespace atrium::matrix {
+
+namespace json = boost::json;
+
+using StateKey = std::pair<std::string, std::string>;  // (type, state_key)
+using StateMap = std::map<StateKey, json::object>;     // full PDUs
+
+struct AuthResult {
+  bool allowed = false;
+  std::string reason;  // why it was refused, for the client and the log
+};
+
+// The (type, state_key) pairs the auth events of `event` are chosen from:
+// create, power_levels, the sender's member, and for m.room.member the
+// target's member, join_rules (join/invite/knock), and
+// third_party_invite (when content.third_party_invite is present).
+std::vector<StateKey> auth_types_for_event(const json::object& event);
+
+// `auth_state` holds the current room state for (at least) those pairs.
+AuthResult check_auth(const json::object& event, const StateMap& auth_state,
+                      const RoomVersion& version);
+
+// Power-level helpers over a state map (defaults per spec when no
+// m.room.power_levels: creator 100, others 0).
+int64_t user_power_level(const StateMap& state, std::string_view user_id,
+                         const RoomVersion& version);
+int64_t event_power_level(const StateMap& state, std::string_view type, bool is_state);
+// A named level of m.room.power_levels: "ban", "kick", "redact" (default 50)
+// or "invite" (default 0).
+int64_t named_power_level(const StateMap& state, std::string_view name);
+// The room creator: content.creator of m.room.create in v10, its sender in v11.
+// Empty when there is no create event.
+std::string room_creator(const StateMap& state, const RoomVersion& version);
+
+// Auth rule for m.room.power_levels (rule 9 of v10/v11): integer-only levels,
+// `users` keyed by valid user ids, and what `sender` (at `sender_level`) may
+// change relative to the current power levels in `state`.
+AuthResult check_power_levels_event(const json::object& content, const StateMap& state,
+                                    std::string_view sender, int64_t sender_level);
+
+}  // namespace atrium::matrix

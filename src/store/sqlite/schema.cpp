@@ -1,0 +1,144 @@
+#include "store/sqlite/schema.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace atrium::store::sqlite {
+
+namespace {
+
+// Numbered migrations. Never edit one that has shipped: append a new one.
+const std::vector<const char*> kMigrations = {
+    // 1: accounts, rooms, events, state, memberships, account data, receipts.
+    R"sql(
+CREATE TABLE users (
+  user_id TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL DEFAULT '',
+  created_ts INTEGER NOT NULL,
+  deactivated INTEGER NOT NULL DEFAULT 0,
+  admin INTEGER NOT NULL DEFAULT 0,
+  displayname TEXT NOT NULL DEFAULT '',
+  avatar_url TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE devices (
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  display_name TEXT NOT NULL DEFAULT '',
+  last_seen_ts INTEGER NOT NULL DEFAULT 0,
+  last_seen_ip TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE access_tokens (
+  token TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL
+);
+CREATE INDEX access_tokens_device ON access_tokens (user_id, device_id);
+CREATE TABLE filters (
+  filter_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id TEXT NOT NULL,
+  filter_json TEXT NOT NULL
+);
+CREATE TABLE rooms (
+  room_id TEXT PRIMARY KEY,
+  room_version TEXT NOT NULL,
+  creator TEXT NOT NULL,
+  created_ts INTEGER NOT NULL
+);
+CREATE TABLE room_aliases (
+  alias TEXT PRIMARY KEY,
+  room_id TEXT NOT NULL,
+  creator TEXT NOT NULL
+);
+CREATE INDEX room_aliases_room ON room_aliases (room_id);
+CREATE TABLE events (
+  pos INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL UNIQUE,
+  room_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  state_key TEXT,
+  sender TEXT NOT NULL,
+  origin_server_ts INTEGER NOT NULL,
+  depth INTEGER NOT NULL,
+  pdu_json TEXT NOT NULL,
+  redacted_by TEXT NOT NULL DEFAULT '',
+  txn_device TEXT NOT NULL DEFAULT '',
+  txn_id TEXT NOT NULL DEFAULT '',
+  replaces_state TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_room_pos ON events (room_id, pos);
+CREATE INDEX events_room_state ON events (room_id, type, state_key, pos) WHERE state_key IS NOT NULL;
+CREATE TABLE current_state (
+  room_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  state_key TEXT NOT NULL,
+  event_pos INTEGER NOT NULL,
+  PRIMARY KEY (room_id, type, state_key)
+);
+CREATE TABLE memberships (
+  room_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  membership TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  pos INTEGER NOT NULL,
+  forgotten INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX memberships_user ON memberships (user_id);
+CREATE TABLE txns (
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  txn_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  PRIMARY KEY (user_id, device_id, txn_id)
+);
+CREATE TABLE account_data (
+  user_id TEXT NOT NULL,
+  room_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  content_json TEXT NOT NULL,
+  pos INTEGER NOT NULL,
+  PRIMARY KEY (user_id, room_id, type)
+);
+CREATE INDEX account_data_pos ON account_data (user_id, pos);
+CREATE TABLE receipts (
+  room_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  thread_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  pos INTEGER NOT NULL,
+  PRIMARY KEY (room_id, user_id, type, thread_id)
+);
+CREATE INDEX receipts_room_pos ON receipts (room_id, pos);
+)sql",
+};
+
+}  // namespace
+
+void migrate(Connection& db) {
+  int64_t version = 0;
+  {
+    auto st = db.prepare("PRAGMA user_version");
+    if (st.step()) version = st.integer(0);
+  }
+  if (version > static_cast<int64_t>(kMigrations.size()))
+    throw std::runtime_error("database schema version " + std::to_string(version) +
+                             " is newer than this atrium (" + std::to_string(kMigrations.size()) +
+                             "); refusing to open it");
+  for (size_t i = static_cast<size_t>(version); i < kMigrations.size(); ++i) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(kMigrations[i]);
+      db.exec("PRAGMA user_version = " + std::to_string(i + 1));
+      db.exec("COMMIT");
+    } catch (...) {
+      db.exec("ROLLBACK");
+      throw;
+    }
+  }
+}
+
+}  // namespace atrium::store::sqlite

@@ -1,0 +1,352 @@
+// SQLite backend: WAL mode, synchronous=FULL (a commit is on disk before its
+// request is answered), one writer thread doing group commit, a pool of
+// read-only connections for the request threads.
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "base/log.hpp"
+#include "store/sqlite/reader.hpp"
+#include "store/sqlite/schema.hpp"
+
+namespace atrium::store {
+namespace sqlite {
+namespace {
+
+class SqliteWriter final : public SqliteReader, public Writer {
+ public:
+  SqliteWriter(Connection& db, int64_t& pos) : SqliteReader(db), pos_(pos) {}
+
+  std::vector<std::function<void()>> take_after_commit() { return std::move(after_commit_); }
+  void discard_after_commit(size_t keep) { after_commit_.resize(keep); }
+  size_t after_commit_count() const { return after_commit_.size(); }
+
+  int64_t next_pos() override { return ++pos_; }
+  void after_commit(std::function<void()> fn) override { after_commit_.push_back(std::move(fn)); }
+
+  void insert_user(const User& u) override {
+    db_.prepare(
+           "INSERT INTO users (user_id, password_hash, created_ts, deactivated, admin, "
+           "displayname, avatar_url) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind_all(u.user_id, u.password_hash, u.created_ts, u.deactivated, u.admin, u.displayname,
+                  u.avatar_url)
+        .exec();
+  }
+
+  void update_user(const User& u) override {
+    db_.prepare(
+           "UPDATE users SET password_hash = ?, deactivated = ?, admin = ?, displayname = ?, "
+           "avatar_url = ? WHERE user_id = ?")
+        .bind_all(u.password_hash, u.deactivated, u.admin, u.displayname, u.avatar_url, u.user_id)
+        .exec();
+  }
+
+  void upsert_device(const Device& d) override {
+    db_.prepare(
+           "INSERT INTO devices (user_id, device_id, display_name, last_seen_ts, last_seen_ip) "
+           "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, device_id) DO UPDATE SET "
+           "display_name = ?3, last_seen_ts = ?4, last_seen_ip = ?5")
+        .bind_all(d.user_id, d.device_id, d.display_name, d.last_seen_ts, d.last_seen_ip)
+        .exec();
+  }
+
+  void delete_device(std::string_view user_id, std::string_view device_id) override {
+    db_.prepare("DELETE FROM devices WHERE user_id = ? AND device_id = ?")
+        .bind_all(user_id, device_id)
+        .exec();
+    delete_device_tokens(user_id, device_id);
+  }
+
+  void insert_token(std::string_view token, std::string_view user_id,
+                    std::string_view device_id) override {
+    db_.prepare("INSERT INTO access_tokens (token, user_id, device_id) VALUES (?, ?, ?)")
+        .bind_all(token, user_id, device_id)
+        .exec();
+  }
+
+  void delete_token(std::string_view token) override {
+    db_.prepare("DELETE FROM access_tokens WHERE token = ?").bind_all(token).exec();
+  }
+
+  void delete_device_tokens(std::string_view user_id, std::string_view device_id) override {
+    db_.prepare("DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?")
+        .bind_all(user_id, device_id)
+        .exec();
+  }
+
+  int64_t insert_filter(std::string_view user_id, std::string_view filter_json) override {
+    db_.prepare("INSERT INTO filters (user_id, filter_json) VALUES (?, ?)")
+        .bind_all(user_id, filter_json)
+        .exec();
+    return db_.last_insert_rowid();
+  }
+
+  void insert_room(const Room& r) override {
+    db_.prepare("INSERT INTO rooms (room_id, room_version, creator, created_ts) VALUES (?,?,?,?)")
+        .bind_all(r.room_id, r.room_version, r.creator, r.created_ts)
+        .exec();
+  }
+
+  void insert_alias(std::string_view alias, std::string_view room_id,
+                    std::string_view creator) override {
+    db_.prepare("INSERT INTO room_aliases (alias, room_id, creator) VALUES (?, ?, ?)")
+        .bind_all(alias, room_id, creator)
+        .exec();
+  }
+
+  void delete_alias(std::string_view alias) override {
+    db_.prepare("DELETE FROM room_aliases WHERE alias = ?").bind_all(alias).exec();
+  }
+
+  void insert_event(Event& e) override {
+    e.pos = next_pos();
+    db_.prepare(
+           "INSERT INTO events (pos, event_id, room_id, type, state_key, sender, origin_server_ts, "
+           "depth, pdu_json, redacted_by, txn_device, txn_id, replaces_state) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind_all(e.pos, e.event_id, e.room_id, e.type, e.state_key, e.sender, e.origin_server_ts,
+                  e.depth, e.pdu_json, e.redacted_by, e.txn_device, e.txn_id, e.replaces_state)
+        .exec();
+    if (!e.state_key) return;
+    db_.prepare(
+           "INSERT INTO current_state (room_id, type, state_key, event_pos) VALUES (?1, ?2, ?3, ?4) "
+           "ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_pos = ?4")
+        .bind_all(e.room_id, e.type, *e.state_key, e.pos)
+        .exec();
+    if (e.type == "m.room.member") {
+      // The membership column mirrors content.membership; the caller has
+      // validated the event, so it is present.
+      auto membership = membership_of(e.pdu_json);
+      db_.prepare(
+             "INSERT INTO memberships (room_id, user_id, membership, event_id, pos, forgotten) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT (room_id, user_id) DO UPDATE SET "
+             "membership = ?3, event_id = ?4, pos = ?5, forgotten = 0")
+          .bind_all(e.room_id, *e.state_key, membership, e.event_id, e.pos)
+          .exec();
+    }
+  }
+
+  void redact_event(std::string_view event_id, std::string_view redacted_pdu_json,
+                    std::string_view redaction_event_id) override {
+    db_.prepare("UPDATE events SET pdu_json = ?, redacted_by = ? WHERE event_id = ?")
+        .bind_all(redacted_pdu_json, redaction_event_id, event_id)
+        .exec();
+  }
+
+  void insert_txn(std::string_view user_id, std::string_view device_id, std::string_view txn_id,
+                  std::string_view event_id) override {
+    db_.prepare("INSERT INTO txns (user_id, device_id, txn_id, event_id) VALUES (?, ?, ?, ?)")
+        .bind_all(user_id, device_id, txn_id, event_id)
+        .exec();
+  }
+
+  void set_forgotten(std::string_view room_id, std::string_view user_id) override {
+    db_.prepare("UPDATE memberships SET forgotten = 1 WHERE room_id = ? AND user_id = ?")
+        .bind_all(room_id, user_id)
+        .exec();
+  }
+
+  int64_t put_account_data(std::string_view user_id, std::string_view room_id,
+                           std::string_view type, std::string_view content_json) override {
+    int64_t pos = next_pos();
+    db_.prepare(
+           "INSERT INTO account_data (user_id, room_id, type, content_json, pos) VALUES "
+           "(?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, room_id, type) DO UPDATE SET "
+           "content_json = ?4, pos = ?5")
+        .bind_all(user_id, room_id, type, content_json, pos)
+        .exec();
+    return pos;
+  }
+
+  int64_t put_receipt(Receipt& r) override {
+    r.pos = next_pos();
+    db_.prepare(
+           "INSERT INTO receipts (room_id, user_id, type, thread_id, event_id, ts, pos) VALUES "
+           "(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (room_id, user_id, type, thread_id) DO "
+           "UPDATE SET event_id = ?5, ts = ?6, pos = ?7")
+        .bind_all(r.room_id, r.user_id, r.type, r.thread_id, r.event_id, r.ts, r.pos)
+        .exec();
+    return r.pos;
+  }
+
+ private:
+  std::string membership_of(const std::string& pdu_json) {
+    auto st = db_.prepare("SELECT json_extract(?, '$.content.membership')");
+    st.bind_all(pdu_json);
+    if (st.step()) return st.text(0);
+    return "leave";
+  }
+
+  int64_t& pos_;
+  std::vector<std::function<void()>> after_commit_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path) : path_(path), writer_db_(path) {
+    writer_db_.exec("PRAGMA journal_mode = WAL");
+    writer_db_.exec("PRAGMA synchronous = FULL");
+    writer_db_.exec("PRAGMA foreign_keys = ON");
+    migrate(writer_db_);
+    pos_ = max_pos();
+    committed_ = pos_;
+    thread_ = std::thread([this] { writer_loop(); });
+  }
+
+  ~SqliteStore() override { close(); }
+
+  class Lease final : public ReaderLease {
+   public:
+    Lease(SqliteStore& store, std::unique_ptr<Connection> db)
+        : store_(store), db_(std::move(db)), reader_(*db_) {}
+    ~Lease() override { store_.give_back(std::move(db_)); }
+    Reader& reader() override { return reader_; }
+
+   private:
+    SqliteStore& store_;
+    std::unique_ptr<Connection> db_;
+    SqliteReader reader_;
+  };
+
+  ReadHandle read() override {
+    std::unique_ptr<Connection> db;
+    {
+      std::lock_guard lock(pool_mutex_);
+      if (!pool_.empty()) {
+        db = std::move(pool_.back());
+        pool_.pop_back();
+      }
+    }
+    if (!db) {
+      db = std::make_unique<Connection>(path_, /*read_only=*/true);
+      db->exec("PRAGMA query_only = ON");
+    }
+    return ReadHandle(std::make_unique<Lease>(*this, std::move(db)));
+  }
+
+  void write(Job job, Done done) override {
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (closing_) {
+        done(std::make_exception_ptr(std::runtime_error("store is closed")));
+        return;
+      }
+      queue_.push_back({std::move(job), std::move(done)});
+    }
+    queue_cv_.notify_one();
+  }
+
+  int64_t committed_pos() const override { return committed_.load(std::memory_order_acquire); }
+
+  void close() override {
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (closing_) return;
+      closing_ = true;
+    }
+    queue_cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  struct Pending {
+    Job job;
+    Done done;
+  };
+
+  int64_t max_pos() {
+    int64_t best = 0;
+    for (const char* sql : {"SELECT COALESCE(MAX(pos), 0) FROM events",
+                            "SELECT COALESCE(MAX(pos), 0) FROM account_data",
+                            "SELECT COALESCE(MAX(pos), 0) FROM receipts"}) {
+      auto st = writer_db_.prepare(sql);
+      if (st.step()) best = std::max(best, st.integer(0));
+    }
+    return best;
+  }
+
+  void give_back(std::unique_ptr<Connection> db) {
+    std::lock_guard lock(pool_mutex_);
+    if (pool_.size() < 16) pool_.push_back(std::move(db));
+  }
+
+  void writer_loop() {
+    auto log = log::get("store");
+    for (;;) {
+      std::deque<Pending> batch;
+      {
+        std::unique_lock lock(queue_mutex_);
+        queue_cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // closing and drained
+        batch.swap(queue_);
+      }
+      run_batch(batch, *log);
+    }
+  }
+
+  // One transaction for the whole batch; each job in its own savepoint.
+  void run_batch(std::deque<Pending>& batch, spdlog::logger& log) {
+    SqliteWriter writer(writer_db_, pos_);
+    std::vector<std::exception_ptr> results(batch.size());
+    int64_t pos_before = pos_;
+    try {
+      writer_db_.exec("BEGIN IMMEDIATE");
+      for (size_t i = 0; i < batch.size(); ++i) {
+        size_t hooks = writer.after_commit_count();
+        writer_db_.exec("SAVEPOINT job");
+        try {
+          batch[i].job(writer);
+          writer_db_.exec("RELEASE job");
+        } catch (...) {
+          results[i] = std::current_exception();
+          writer_db_.exec("ROLLBACK TO job");
+          writer_db_.exec("RELEASE job");
+          writer.discard_after_commit(hooks);
+        }
+      }
+      writer_db_.exec("COMMIT");
+    } catch (const std::exception& e) {
+      // The transaction itself failed (disk full, I/O error): nothing of the
+      // batch is durable, and every job is told so.
+      log.error("msg=\"commit failed\" error=\"{}\"", e.what());
+      try {
+        writer_db_.exec("ROLLBACK");
+      } catch (...) {
+      }
+      pos_ = pos_before;
+      auto failure = std::current_exception();
+      for (auto& p : batch) p.done(failure);
+      return;
+    }
+    committed_.store(pos_, std::memory_order_release);
+    for (auto& fn : writer.take_after_commit()) fn();
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+  }
+
+  std::string path_;
+  Connection writer_db_;
+  int64_t pos_ = 0;  // writer thread only
+  std::atomic<int64_t> committed_{0};
+
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<Connection>> pool_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;
+  bool closing_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+}  // namespace sqlite
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  return std::make_unique<sqlite::SqliteStore>(path);
+}
+
+}  // namespace atrium::store

@@ -3,7 +3,7 @@
 namespace atrium::homeserver {
 
 std::shared_ptr<Notifier::Waiter> Notifier::wait(const std::string& user_id, int64_t timeout_ms,
-                                                 std::function<void()> wake) {
+                                                 Wake wake) {
   auto waiter = std::make_shared<Waiter>();
   waiter->user_id_ = user_id;
   waiter->wake_ = std::move(wake);
@@ -14,17 +14,17 @@ std::shared_ptr<Notifier::Waiter> Notifier::wait(const std::string& user_id, int
       waiters_.emplace(user_id, waiter);
       std::weak_ptr<Waiter> weak = waiter;
       waiter->timer_ = scheduler_.after(timeout_ms, [this, weak] {
-        if (auto w = weak.lock()) fire(w);
+        if (auto w = weak.lock()) fire(w, true);
       });
       return waiter;
     }
   }
-  fire(waiter);
+  fire(waiter, false);
   return waiter;
 }
 
-void Notifier::fire(const std::shared_ptr<Waiter>& waiter) {
-  std::function<void()> wake;
+void Notifier::fire(const std::shared_ptr<Waiter>& waiter, bool timed_out) {
+  Wake wake;
   {
     std::lock_guard lock(waiter->mutex_);
     if (waiter->fired_) return;
@@ -42,7 +42,7 @@ void Notifier::fire(const std::shared_ptr<Waiter>& waiter) {
     }
   }
   if (waiter->timer_) waiter->timer_->cancel();
-  scheduler_.post(std::move(wake));
+  scheduler_.post([wake = std::move(wake), timed_out] { wake(timed_out); });
 }
 
 void Notifier::notify(const std::vector<std::string>& user_ids) {
@@ -54,7 +54,7 @@ void Notifier::notify(const std::vector<std::string>& user_ids) {
       for (auto it = begin; it != end; ++it) due.push_back(it->second);
     }
   }
-  for (auto& w : due) fire(w);
+  for (auto& w : due) fire(w, false);
 }
 
 void Notifier::shutdown() {
@@ -64,7 +64,7 @@ void Notifier::shutdown() {
     shut_down_ = true;
     for (auto& [user, w] : waiters_) all.push_back(w);
   }
-  for (auto& w : all) fire(w);
+  for (auto& w : all) fire(w, false);
 }
 
 bool Notifier::shutting_down() const {

@@ -20,9 +20,9 @@ class Notifier {
 
   class Waiter;
   // Parks `wake` for `user_id` until notify() names the user, `timeout_ms`
-  // passes, or shutdown() is called. The returned handle cancels it.
-  std::shared_ptr<Waiter> wait(const std::string& user_id, int64_t timeout_ms,
-                               std::function<void()> wake);
+  // passes (wake(true)), or shutdown() is called. The handle cancels it.
+  using Wake = std::function<void(bool timed_out)>;
+  std::shared_ptr<Waiter> wait(const std::string& user_id, int64_t timeout_ms, Wake wake);
   void notify(const std::vector<std::string>& user_ids);
   void notify(const std::string& user_id) { notify(std::vector<std::string>{user_id}); }
   // Wakes every waiter now and makes later waits return at once.
@@ -31,7 +31,7 @@ class Notifier {
   bool shutting_down() const;
 
  private:
-  void fire(const std::shared_ptr<Waiter>& waiter);
+  void fire(const std::shared_ptr<Waiter>& waiter, bool timed_out);
 
   net::Scheduler& scheduler_;
   mutable std::mutex mutex_;
@@ -48,7 +48,7 @@ class Notifier::Waiter {
   std::mutex mutex_;
   bool fired_ = false;
   std::string user_id_;
-  std::function<void()> wake_;
+  Wake wake_;
   std::shared_ptr<net::Scheduler::Timer> timer_;
   Notifier* owner_ = nullptr;
 };

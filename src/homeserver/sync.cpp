@@ -300,12 +300,12 @@ void SyncService::sync(const Requester& who, const SyncRequest& request, JsonCom
   auto filter = load_filter(who, request.filter);
   int64_t timeout = std::clamp<int64_t>(request.timeout_ms, 0, 300000);
   wait_and_compute(who, since, std::move(filter), request.full_state, now_ms() + timeout,
-                   std::move(done));
+                   /*timed_out=*/false, std::move(done));
 }
 
 void SyncService::wait_and_compute(const Requester& who, std::optional<StreamToken> since,
                                    SyncFilter filter, bool full_state, int64_t deadline_ms,
-                                   JsonCompletion done) {
+                                   bool timed_out, JsonCompletion done) {
   Result result;
   try {
     result = compute(who, since, filter, full_state);
@@ -314,20 +314,21 @@ void SyncService::wait_and_compute(const Requester& who, std::optional<StreamTok
   }
   int64_t remaining = deadline_ms - now_ms();
   // A full_state or initial sync answers at once; so does one that has news.
-  if (!since || full_state || result.has_updates || remaining <= 0 || notifier_.shutting_down())
+  if (!since || full_state || result.has_updates || remaining <= 0 || timed_out ||
+      notifier_.shutting_down())
     return done(nullptr, std::move(result.body));
   // Tokens from before a restart or another stream: answer so the client
   // moves on to the current position.
   if (result.typing < since->typing) return done(nullptr, std::move(result.body));
-  auto resume = [this, who, since, filter, full_state, deadline_ms, done] {
-    wait_and_compute(who, since, filter, full_state, deadline_ms, done);
+  auto resume = [this, who, since, filter, full_state, deadline_ms, done](bool timed_out) {
+    wait_and_compute(who, since, filter, full_state, deadline_ms, timed_out, done);
   };
   auto waiter = notifier_.wait(who.user_id, remaining, resume);
   // Something may have committed between compute() and wait(): look again
   // rather than sleep through it.
   if (store_.committed_pos() != result.bound || typing_.serial() != result.typing) {
     waiter->cancel();
-    resume();
+    resume(false);
   }
 }
 

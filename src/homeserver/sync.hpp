@@ -40,7 +40,7 @@ class SyncService {
                  const SyncFilter& filter, bool full_state);
   void wait_and_compute(const Requester& who, std::optional<StreamToken> since,
                         SyncFilter filter, bool full_state, int64_t deadline_ms,
-                        JsonCompletion done);
+                        bool timed_out, JsonCompletion done);
   SyncFilter load_filter(const Requester& who, const std::optional<std::string>& filter);
 
   store::Store& store_;

@@ -27,11 +27,18 @@ struct AuthResult {
 
 // The (type, state_key) pairs the auth events of `event` are chosen from:
 // create, power_levels, the sender's member, and for m.room.member the
-// target's member, join_rules (join/invite/knock), and
-// third_party_invite (when content.third_party_invite is present).
+// target's member, join_rules (join/invite/knock),
+// third_party_invite (when content.third_party_invite is present), and the
+// member event of content.join_authorised_via_users_server (restricted joins).
+// An m.room.create event has none.
 std::vector<StateKey> auth_types_for_event(const json::object& event);
 
 // `auth_state` holds the current room state for (at least) those pairs.
+// Never throws. Signatures are not checked here: the caller verifies the
+// sender's server signature and, for restricted joins, that of the server of
+// join_authorised_via_users_server (rule 4.2.1). Third-party invites are
+// refused. m.room.redaction is authorized like any other event; whether a
+// redaction applies is decided when it is applied.
 AuthResult check_auth(const json::object& event, const StateMap& auth_state,
                       const RoomVersion& version);
 

@@ -17,10 +17,11 @@ namespace json = boost::json;
 // M_NOT_JSON; valid JSON but not an object -> M_BAD_JSON.
 json::object parse_request_object(std::string_view body, bool allow_empty = false);
 
-// Field accessors: nullopt when absent (or null); M_BAD_JSON naming the field
-// when present with the wrong type. The require_* forms also fail with
-// M_BAD_JSON ("missing field 'x'") when absent... except require_* take an
-// errcode-neutral message so callers can reuse them for any object.
+// Field accessors: nullopt/nullptr when absent (or null); M_BAD_JSON naming
+// the field ("'timeout' must be an integer") when present with the wrong type.
+// Integers are JSON integers within int64 (1.0 is not an integer). The
+// require_* forms also fail with M_BAD_JSON ("missing field 'type'") when
+// absent, so callers can use them on any object.
 std::optional<std::string> get_string(const json::object& o, std::string_view key);
 std::optional<int64_t> get_int(const json::object& o, std::string_view key);
 std::optional<bool> get_bool(const json::object& o, std::string_view key);

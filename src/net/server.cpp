@@ -341,8 +341,13 @@ struct HttpServer::Impl final : Scheduler {
   asio::awaitable<void> session(std::shared_ptr<Connection> conn) {
     Registration registration(tracker, conn);
     beast::error_code ec;
-    std::string remote = conn->stream.socket().remote_endpoint(ec).address().to_string();
-    if (ec) remote = "-";
+    auto address = conn->stream.socket().remote_endpoint(ec).address();
+    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; per-address
+    // limits and logs want the plain IPv4 form.
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    }
+    const std::string remote = ec ? std::string("-") : address.to_string();
     try {
       co_await serve(*conn, remote);
     } catch (const std::exception& e) {

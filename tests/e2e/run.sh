@@ -3,7 +3,8 @@
 # (matrix-js-sdk 43 needs Node >= 22). Usage:
 #   tests/e2e/run.sh                              # all *.test.mjs, one file at a time
 #   tests/e2e/run.sh tests/e2e/bad_input.test.mjs # selected files
-#   tests/e2e/run.sh --test-name-pattern=restart  # extra node --test options
+#   tests/e2e/run.sh --test-timeout=900000        # other args go to node --test
+# (the tests of a file build on each other: select whole files, not single tests)
 # Env: ATRIUM_BIN (server binary, default <repo>/build/bin/atrium),
 #      ATRIUM_E2E_VERBOSE=1 (stream server + sdk warnings), ATRIUM_E2E_KEEP=1 (keep data dirs).
 # Exit code: 0 if every test passed, non-zero otherwise.

@@ -217,7 +217,8 @@ json::object sample_message() {
   return parse_object(R"({
     "type": "m.room.message", "room_id": "!r:example.org", "sender": "@a:example.org",
     "origin_server_ts": 1700000000000, "depth": 7, "prev_events": ["$prev"],
-    "auth_events": ["$create", "$pl", "$member"], "content": {"msgtype": "m.text", "body": "hi"}})");
+    "auth_events": ["$create", "$pl", "$member"],
+    "content": {"msgtype": "m.text", "body": "hi"}})");
 }
 
 TEST(EventId, FormatAndDeterminism) {

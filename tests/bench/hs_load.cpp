@@ -1,0 +1,593 @@
+// hs_load: black-box load tool for the homeserver's Client-Server API.
+//
+//   hs_load run --port P [--server-pid PID] [--json FILE] [--quick]
+//       Registers users, then measures event send latency and throughput at 1
+//       and 10 concurrent senders, and /sync wake-up latency with 100 and 1000
+//       parked long-polls. Prints a table; --json writes the numbers.
+//   hs_load report [--config SERVER.yaml] RUN.json...
+//       Prints the homeserver section of BENCHMARKS.md (median of the runs).
+//
+// Everything goes over 127.0.0.1 with keep-alive HTTP/1.1; one thread, one
+// epoll loop, so the tool takes as little of the machine's CPU as it can.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http_client.hpp"
+#include "report.hpp"
+#include "stats.hpp"
+
+namespace json = boost::json;
+
+namespace hs_bench {
+namespace {
+
+constexpr const char* kClientApi = "/_matrix/client/v3";
+
+struct RunOptions {
+  uint16_t port = 0;
+  int server_pid = 0;  // lets the wake-up benchmark see when the server has gone idle
+  std::string json_path;
+  bool quick = false;  // small workload, to try the tool out
+};
+
+struct User {
+  std::string user_id;
+  std::string token;
+};
+
+json::object expect_ok(const HttpResponse& response, const std::string& what) {
+  if (response.status != 200)
+    throw std::runtime_error(what + ": HTTP " + std::to_string(response.status) + " " +
+                             response.body.substr(0, 300));
+  return json::parse(response.body).as_object();
+}
+
+// Runs `requests` over `parallel` keep-alive connections, one in flight on each,
+// and returns the responses in request order.
+std::vector<HttpResponse> run_batch(uint16_t port, const std::vector<HttpRequest>& requests,
+                                    size_t parallel) {
+  std::vector<HttpResponse> responses(requests.size());
+  parallel = std::min(parallel, requests.size());
+  std::vector<HttpConnection> connections;
+  std::vector<size_t> in_flight(parallel);
+  Epoll epoll;
+  size_t next = 0;
+  size_t done = 0;
+  for (size_t i = 0; i < parallel; ++i) {
+    connections.emplace_back(port);
+    epoll.add(connections[i].fd(), i);
+    in_flight[i] = next;
+    connections[i].send(requests[next++]);
+  }
+  while (done < requests.size()) {
+    const auto& ready = epoll.wait(120000);
+    if (ready.empty()) throw std::runtime_error("setup: no response within 120 s");
+    for (uint64_t key : ready) {
+      HttpConnection& connection = connections[key];
+      bool open = connection.read_available();
+      while (auto response = connection.next_response()) {
+        responses[in_flight[key]] = std::move(*response);
+        ++done;
+        if (next < requests.size()) {
+          in_flight[key] = next;
+          connection.send(requests[next++]);
+        }
+      }
+      if (!open && done < requests.size())
+        throw std::runtime_error("setup: server closed a connection");
+    }
+  }
+  return responses;
+}
+
+std::vector<User> register_users(uint16_t port, const std::string& prefix, int count) {
+  std::vector<HttpRequest> requests;
+  for (int i = 0; i < count; ++i) {
+    json::object body{{"username", prefix + std::to_string(i)},
+                      {"password", "bench-password-" + std::to_string(i)},
+                      {"auth", json::object{{"type", "m.login.dummy"}}}};
+    requests.push_back({"POST", std::string(kClientApi) + "/register", "", json::serialize(body)});
+  }
+  // Password hashing runs on the server's blocking pool: a few requests in flight keep it busy.
+  auto responses = run_batch(port, requests, 4);
+  std::vector<User> users;
+  for (auto& response : responses) {
+    auto body = expect_ok(response, "register");
+    users.push_back({json::value_to<std::string>(body.at("user_id")),
+                     json::value_to<std::string>(body.at("access_token"))});
+  }
+  return users;
+}
+
+// Creates a public room owned by `owner` and joins `members` to it.
+std::string create_room(uint16_t port, const User& owner, std::span<const User> members) {
+  HttpConnection connection(port);
+  auto created = expect_ok(connection.round_trip({"POST", std::string(kClientApi) + "/createRoom",
+                                                  owner.token, R"({"preset":"public_chat"})"}),
+                           "createRoom");
+  std::string room_id = json::value_to<std::string>(created.at("room_id"));
+  std::vector<HttpRequest> joins;
+  for (const User& member : members) {
+    joins.push_back({"POST", std::string(kClientApi) + "/rooms/" + url_encode(room_id) + "/join",
+                     member.token, "{}"});
+  }
+  for (auto& response : run_batch(port, joins, 4))
+    expect_ok(response, "join");
+  return room_id;
+}
+
+std::string message_body(int64_t sequence) {
+  return R"({"msgtype":"m.text","body":"load test message )" + std::to_string(sequence) + "\"}";
+}
+
+// Server CPU time (user + system) in clock ticks, from /proc/PID/stat.
+int64_t server_cpu_ticks(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return -1;
+  // Fields after the command name start at field 3 (state); utime and stime are fields 14, 15.
+  std::istringstream fields(text.substr(paren + 2));
+  std::string field;
+  int64_t utime = 0, stime = 0;
+  for (int index = 3; index <= 15 && fields >> field; ++index) {
+    if (index == 14) utime = std::stoll(field);
+    if (index == 15) stime = std::stoll(field);
+  }
+  return utime + stime;
+}
+
+double client_cpu_s() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// ---- send benchmark -------------------------------------------------------------------------
+
+struct SendPhase {
+  std::vector<int64_t> latencies_ns;
+  int64_t elapsed_ns = 0;
+  int errors = 0;
+  std::string first_error;
+};
+
+// Sends `count` messages back to back, one in flight per connection; connection i sends as
+// senders[i]. Times each PUT from request written to its 200 read in full.
+SendPhase run_send_phase(std::vector<HttpConnection>& connections, std::span<const User> senders,
+                         const std::string& room_id, int count, const std::string& txn_prefix) {
+  const std::string send_path =
+      std::string(kClientApi) + "/rooms/" + url_encode(room_id) + "/send/m.room.message/";
+  SendPhase phase;
+  phase.latencies_ns.reserve(static_cast<size_t>(count));
+  Epoll epoll;
+  std::vector<int64_t> started_ns(connections.size());
+  int issued = 0;
+  auto issue = [&](size_t i) {
+    HttpRequest request{"PUT", send_path + txn_prefix + std::to_string(issued), senders[i].token,
+                        message_body(issued)};
+    ++issued;
+    started_ns[i] = now_ns();
+    connections[i].send(request);
+  };
+  const int64_t phase_start = now_ns();
+  for (size_t i = 0; i < connections.size() && issued < count; ++i) {
+    epoll.add(connections[i].fd(), i);
+    issue(i);
+  }
+  int done = 0;
+  while (done < count) {
+    const auto& ready = epoll.wait(30000);
+    if (ready.empty()) throw std::runtime_error("send: no response within 30 s");
+    for (uint64_t key : ready) {
+      bool open = connections[key].read_available();
+      while (auto response = connections[key].next_response()) {
+        phase.latencies_ns.push_back(now_ns() - started_ns[key]);
+        ++done;
+        if (response->status != 200) {
+          if (phase.errors++ == 0)
+            phase.first_error =
+                "HTTP " + std::to_string(response->status) + " " + response->body.substr(0, 200);
+        }
+        if (issued < count) issue(key);
+      }
+      if (!open && done < count) throw std::runtime_error("send: server closed a connection");
+    }
+  }
+  phase.elapsed_ns = now_ns() - phase_start;
+  for (auto& connection : connections)
+    epoll.remove(connection.fd());
+  return phase;
+}
+
+json::object run_send_benchmark(uint16_t port, int server_pid, std::span<const User> senders,
+                                const std::string& room_id, int warmup, int count,
+                                const std::string& run_id) {
+  std::vector<HttpConnection> connections;
+  for (size_t i = 0; i < senders.size(); ++i)
+    connections.emplace_back(port);
+  const std::string tag = run_id + "c" + std::to_string(senders.size());
+  run_send_phase(connections, senders, room_id, warmup, tag + "w");
+  const int64_t server_ticks_before = server_pid ? server_cpu_ticks(server_pid) : 0;
+  const double client_cpu_before = client_cpu_s();
+  SendPhase phase = run_send_phase(connections, senders, room_id, count, tag + "m");
+  const double elapsed_s = static_cast<double>(phase.elapsed_ns) / 1e9;
+  const double client_cores = (client_cpu_s() - client_cpu_before) / elapsed_s;
+  auto summary = summarize(phase.latencies_ns);
+  double events_per_s = count / (static_cast<double>(phase.elapsed_ns) / 1e9);
+  json::object result = to_json(summary);
+  result["senders"] = senders.size();
+  result["warmup"] = warmup;
+  result["elapsed_s"] = round_us(static_cast<double>(phase.elapsed_ns) / 1e9);
+  result["events_per_s"] = std::round(events_per_s);
+  // CPU use in cores: tells a CPU-bound server from one waiting on fsync.
+  result["client_cpu_cores"] = std::round(client_cores * 100) / 100;
+  if (server_pid) {
+    double server_s = static_cast<double>(server_cpu_ticks(server_pid) - server_ticks_before) /
+                      static_cast<double>(sysconf(_SC_CLK_TCK));
+    result["server_cpu_cores"] = std::round(server_s / elapsed_s * 100) / 100;
+    result["server_cpu_us_per_event"] = std::round(server_s / count * 1e6);
+  }
+  result["errors"] = phase.errors;
+  if (phase.errors > 0) {
+    result["first_error"] = phase.first_error;
+    std::cerr << "hs_load: " << phase.errors << " failed sends, first: " << phase.first_error
+              << "\n";
+  }
+  return result;
+}
+
+// ---- /sync wake-up benchmark ----------------------------------------------------------------
+
+struct PollState {
+  HttpConnection connection;
+  const User* user;
+  std::string since;
+  bool armed = false;
+  int64_t answered_ns = 0;
+  std::string body;
+};
+
+std::string next_batch_of(const std::string& body) {
+  return json::value_to<std::string>(json::parse(body).as_object().at("next_batch"));
+}
+
+json::object run_wake_benchmark(uint16_t port, int server_pid, std::span<const User> pollers,
+                                const User& waker, const std::string& room_id, int parked,
+                                int rounds, const std::string& run_id) {
+  const std::string sync_path = std::string(kClientApi) + "/sync";
+  // One initial sync per user; all of that user's polls start from its token.
+  std::vector<HttpRequest> initial;
+  for (const User& user : pollers)
+    initial.push_back({"GET", sync_path + "?timeout=0", user.token, ""});
+  std::vector<std::string> user_since;
+  for (const auto& response : run_batch(port, initial, 4)) {
+    user_since.push_back(
+        json::value_to<std::string>(expect_ok(response, "initial sync").at("next_batch")));
+  }
+
+  std::vector<PollState> polls;
+  polls.reserve(static_cast<size_t>(parked));
+  Epoll epoll;
+  for (int i = 0; i < parked; ++i) {
+    size_t user_index = static_cast<size_t>(i) % pollers.size();
+    polls.push_back({HttpConnection(port), &pollers[user_index], user_since[user_index]});
+    epoll.add(polls.back().connection.fd(), static_cast<uint64_t>(i));
+  }
+  HttpConnection waker_connection(port);
+  const uint64_t waker_key = static_cast<uint64_t>(parked);
+  epoll.add(waker_connection.fd(), waker_key);
+
+  auto arm = [&](PollState& poll) {
+    poll.connection.send({"GET", sync_path + "?timeout=30000&since=" + url_encode(poll.since),
+                          poll.user->token, ""});
+    poll.armed = true;
+    poll.answered_ns = 0;
+  };
+  // Reads every ready poll; returns how many answers were read.
+  // Stamps each answer as it is read: one epoll wake-up can carry many of them.
+  auto drain_polls = [&](const std::vector<uint64_t>& ready, HttpResponse* waker_response,
+                         int64_t* waker_done_ns) {
+    int answered = 0;
+    for (uint64_t key : ready) {
+      if (key == waker_key) {
+        waker_connection.read_available();
+        const int64_t read_ns = now_ns();
+        if (auto response = waker_connection.next_response()) {
+          *waker_done_ns = read_ns;
+          *waker_response = std::move(*response);
+        }
+        continue;
+      }
+      PollState& poll = polls[key];
+      bool open = poll.connection.read_available();
+      const int64_t read_ns = now_ns();
+      if (auto response = poll.connection.next_response()) {
+        if (response->status != 200)
+          throw std::runtime_error("sync: HTTP " + std::to_string(response->status) + " " +
+                                   response->body.substr(0, 200));
+        poll.answered_ns = read_ns;
+        poll.armed = false;
+        poll.body = std::move(response->body);
+        ++answered;
+      } else if (!open) {
+        throw std::runtime_error("sync: server closed a parked poll's connection");
+      }
+    }
+    return answered;
+  };
+
+  std::vector<int64_t> after_reply_ns, after_write_ns, after_first_answer_ns;
+  std::vector<int64_t> all_answered_ns, send_during_wake_ns;
+  int negative = 0, early = 0, missing_event = 0, settle_ms_total = 0;
+  for (int round = 0; round < rounds; ++round) {
+    for (auto& poll : polls)
+      arm(poll);
+    // Let the server park every poll: wait until its CPU time stops moving (or a fixed delay).
+    const int64_t settle_start = now_ns();
+    int64_t last_ticks = server_pid ? server_cpu_ticks(server_pid) : -1;
+    int quiet_samples = 0;
+    for (;;) {
+      const auto& ready = epoll.wait(10);
+      HttpResponse unused;
+      int64_t unused_ns = 0;
+      if (!ready.empty()) {
+        early += drain_polls(ready, &unused, &unused_ns);
+        for (auto& poll : polls) {
+          if (!poll.armed && poll.answered_ns) {
+            poll.since = next_batch_of(poll.body);
+            arm(poll);
+          }
+        }
+      }
+      double waited_ms = static_cast<double>(now_ns() - settle_start) / 1e6;
+      if (server_pid) {
+        int64_t ticks = server_cpu_ticks(server_pid);
+        quiet_samples = ticks == last_ticks ? quiet_samples + 1 : 0;
+        last_ticks = ticks;
+        if (quiet_samples >= 3 && waited_ms >= 30) break;
+      } else if (waited_ms >= 50 + 0.5 * parked) {
+        break;
+      }
+      if (waited_ms > 5000) break;
+    }
+    settle_ms_total += static_cast<int>((now_ns() - settle_start) / 1000000);
+
+    const int64_t write_ns = now_ns();
+    waker_connection.send({"PUT",
+                           std::string(kClientApi) + "/rooms/" + url_encode(room_id) +
+                               "/send/m.room.message/" + run_id + "wake" + std::to_string(parked) +
+                               "r" + std::to_string(round),
+                           waker.token, message_body(round)});
+    HttpResponse waker_response;
+    int64_t waker_done_ns = 0;
+    int answered = 0;
+    while (answered < parked || waker_done_ns == 0) {
+      const auto& ready = epoll.wait(10000);
+      if (ready.empty())
+        throw std::runtime_error("wake-up: " + std::to_string(parked - answered) +
+                                 " polls not answered within 10 s of the send");
+      answered += drain_polls(ready, &waker_response, &waker_done_ns);
+    }
+    std::string event_id =
+        json::value_to<std::string>(expect_ok(waker_response, "wake-up send").at("event_id"));
+    int64_t first_answer_ns = INT64_MAX, last_answer_ns = 0;
+    for (const auto& poll : polls)
+      first_answer_ns = std::min(first_answer_ns, poll.answered_ns);
+    for (auto& poll : polls) {
+      // The commit happens before the first poll can be answered: a lower bound.
+      after_first_answer_ns.push_back(poll.answered_ns - first_answer_ns);
+      int64_t after_reply = poll.answered_ns - waker_done_ns;
+      if (after_reply < 0) ++negative;
+      after_reply_ns.push_back(std::max<int64_t>(after_reply, 0));
+      after_write_ns.push_back(poll.answered_ns - write_ns);
+      last_answer_ns = std::max(last_answer_ns, poll.answered_ns);
+      if (poll.body.find(event_id) == std::string::npos) ++missing_event;
+      poll.since = next_batch_of(poll.body);
+    }
+    all_answered_ns.push_back(last_answer_ns - write_ns);
+    send_during_wake_ns.push_back(waker_done_ns - write_ns);
+  }
+
+  json::object result;
+  result["parked"] = parked;
+  result["rounds"] = rounds;
+  result["users"] = pollers.size();
+  result["after_send_reply"] = to_json(summarize(after_reply_ns));
+  result["after_send_write"] = to_json(summarize(after_write_ns));
+  result["after_first_answer"] = to_json(summarize(after_first_answer_ns));
+  result["all_answered"] = to_json(summarize(all_answered_ns));
+  result["send_during_wake"] = to_json(summarize(send_during_wake_ns));
+  result["answered_before_send_reply"] = negative;
+  result["woken_early"] = early;
+  result["missing_event"] = missing_event;
+  result["mean_settle_ms"] = settle_ms_total / std::max(rounds, 1);
+  if (missing_event > 0)
+    std::cerr << "hs_load: " << missing_event << " poll answers lacked the sent event\n";
+  return result;
+}
+
+// ---- driver ---------------------------------------------------------------------------------
+
+void wait_until_ready(uint16_t port) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    try {
+      HttpConnection connection(port);
+      if (connection.round_trip({"GET", "/health", "", ""}).status == 200) return;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("server on port " + std::to_string(port) + " not ready after 10 s");
+}
+
+void raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+void print_table(const json::object& result) {
+  std::printf("\nevent send (PUT -> 200, durable)\n");
+  std::printf("%8s %9s %8s %8s %8s %8s %10s %7s %11s\n", "senders", "messages", "p50 ms", "p90 ms",
+              "p99 ms", "max ms", "events/s", "errors", "server CPU");
+  for (const auto& entry : result.at("send").as_array()) {
+    const auto& s = entry.as_object();
+    const auto* server_cpu = s.if_contains("server_cpu_cores");
+    std::printf("%8lld %9lld %8.3f %8.3f %8.3f %8.3f %10.0f %7lld %11.2f\n",
+                static_cast<long long>(s.at("senders").to_number<int64_t>()),
+                static_cast<long long>(s.at("count").to_number<int64_t>()),
+                s.at("p50_ms").to_number<double>(), s.at("p90_ms").to_number<double>(),
+                s.at("p99_ms").to_number<double>(), s.at("max_ms").to_number<double>(),
+                s.at("events_per_s").to_number<double>(),
+                static_cast<long long>(s.at("errors").to_number<int64_t>()),
+                server_cpu ? server_cpu->to_number<double>() : 0.0);
+  }
+  std::printf(
+      "\n/sync wake-up, ms to each poll answered: after the send written (upper bound), after the\n"
+      "first poll answered (lower bound), after the send's 200 (before-200 answers count as 0)\n");
+  std::printf("%6s %7s | %7s %7s %7s | %7s %7s | %7s %7s %6s | %9s %9s\n", "parked", "samples",
+              "p50", "p99", "max", "p50", "p99", "p50", "p99", "<200", "last poll", "send 200");
+  for (const auto& entry : result.at("wake").as_array()) {
+    const auto& w = entry.as_object();
+    auto ms = [&](const char* measure, const char* key) {
+      return w.at(measure).as_object().at(key).to_number<double>();
+    };
+    std::printf("%6lld %7lld | %7.3f %7.3f %7.3f | %7.3f %7.3f | %7.3f %7.3f %6lld | %9.3f %9.3f\n",
+                static_cast<long long>(w.at("parked").to_number<int64_t>()),
+                static_cast<long long>(
+                    w.at("after_send_write").as_object().at("count").to_number<int64_t>()),
+                ms("after_send_write", "p50_ms"), ms("after_send_write", "p99_ms"),
+                ms("after_send_write", "max_ms"), ms("after_first_answer", "p50_ms"),
+                ms("after_first_answer", "p99_ms"), ms("after_send_reply", "p50_ms"),
+                ms("after_send_reply", "p99_ms"),
+                static_cast<long long>(w.at("answered_before_send_reply").to_number<int64_t>()),
+                ms("all_answered", "p50_ms"), ms("send_during_wake", "p50_ms"));
+  }
+  std::fflush(stdout);
+}
+
+int run(const RunOptions& options) {
+  raise_file_limit();
+  wait_until_ready(options.port);
+  const int senders = 10;
+  const int poller_users = 20;
+  const int send_warmup = options.quick ? 50 : 300;
+  const int send_one = options.quick ? 300 : 3000;
+  const int send_ten = options.quick ? 2000 : 20000;
+  const int rounds = options.quick ? 3 : 20;
+  // Unique names and transaction ids, so a rerun against the same server does not collide.
+  const std::string run_id = "r" + std::to_string(now_ns() % 1000000007);
+
+  // Other work on the machine skews every number: record how busy it was.
+  double load_before = 0;
+  std::ifstream("/proc/loadavg") >> load_before;
+  int64_t setup_start = now_ns();
+  auto users = register_users(options.port, "bench" + run_id + "u", senders + poller_users + 1);
+  std::span<const User> sender_users(users.data(), senders);
+  std::span<const User> poll_users(users.data() + senders, poller_users);
+  const User& waker = users.back();
+  std::string send_room = create_room(options.port, sender_users[0], sender_users.subspan(1));
+  std::string wake_room = create_room(options.port, waker, poll_users);
+  double setup_s = static_cast<double>(now_ns() - setup_start) / 1e9;
+  std::fprintf(stderr, "hs_load: setup (%d users, 2 rooms) took %.1f s\n",
+               senders + poller_users + 1, setup_s);
+
+  json::object result;
+  result["setup_s"] = round_us(setup_s);
+  result["loadavg_1m_before"] = load_before;
+  json::array send;
+  send.push_back(run_send_benchmark(options.port, options.server_pid, sender_users.first(1),
+                                    send_room, send_warmup, send_one, run_id));
+  send.push_back(run_send_benchmark(options.port, options.server_pid, sender_users, send_room,
+                                    send_warmup, send_ten, run_id));
+  result["send"] = std::move(send);
+  json::array wake;
+  for (int parked : {100, 1000}) {
+    wake.push_back(run_wake_benchmark(options.port, options.server_pid, poll_users, waker,
+                                      wake_room, parked, rounds, run_id));
+  }
+  result["wake"] = std::move(wake);
+
+  print_table(result);
+  if (!options.json_path.empty()) {
+    std::ofstream out(options.json_path);
+    out << json::serialize(result) << "\n";
+    if (!out) throw std::runtime_error("cannot write " + options.json_path);
+  }
+  return 0;
+}
+
+int usage() {
+  std::cerr << "usage: hs_load run --port P [--server-pid PID] [--json FILE] [--quick]\n"
+               "       hs_load report [--config SERVER.yaml] RUN.json...\n";
+  return 2;
+}
+
+}  // namespace
+}  // namespace hs_bench
+
+int main(int argc, char** argv) {
+  using namespace hs_bench;
+  if (argc < 2) return usage();
+  std::string command = argv[1];
+  try {
+    if (command == "report") {
+      std::string config_path;
+      std::vector<std::string> paths;
+      for (int i = 2; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--config" && i + 1 < argc)
+          config_path = argv[++i];
+        else
+          paths.push_back(arg);
+      }
+      if (paths.empty()) return usage();
+      return write_report(paths, config_path, std::cout);
+    }
+    if (command != "run") return usage();
+    RunOptions options;
+    for (int i = 2; i < argc; ++i) {
+      std::string arg = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) throw std::runtime_error(arg + " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--port")
+        options.port = static_cast<uint16_t>(std::stoi(value()));
+      else if (arg == "--server-pid")
+        options.server_pid = std::stoi(value());
+      else if (arg == "--json")
+        options.json_path = value();
+      else if (arg == "--quick")
+        options.quick = true;
+      else
+        return usage();
+    }
+    if (options.port == 0) return usage();
+    return run(options);
+  } catch (const std::exception& e) {
+    std::cerr << "hs_load: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,290 @@
+#include "report.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+
+namespace json = boost::json;
+
+namespace hs_bench {
+namespace {
+
+// Published figures (see /work/shared/design/performance.md): BridgerB/matrix-server-performance,
+// 2 CPUs. Not measured here: neither server is packaged for Debian 12.
+constexpr double kConduitSendP50Ms = 0.81;
+constexpr double kConduitSequentialPerS = 1177;
+constexpr double kConduitTenConcurrentPerS = 2498;
+constexpr double kSynapseSendP50Ms = 18;
+constexpr double kSynapseTenConcurrentPerS = 108;
+
+// Targets from the same design note.
+constexpr double kTargetSendP99Ms = 2;
+constexpr double kTargetEventsPerS = 5000;
+constexpr double kTargetWakeP99Ms = 1;
+
+struct Metric {
+  std::vector<double> runs;
+  double median = 0;
+};
+
+using Getter = std::function<double(const json::object& run)>;
+
+Metric collect(const std::vector<json::object>& runs, const Getter& get) {
+  Metric metric;
+  for (const auto& run : runs)
+    metric.runs.push_back(get(run));
+  std::vector<double> sorted = metric.runs;
+  std::sort(sorted.begin(), sorted.end());
+  size_t n = sorted.size();
+  metric.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  return metric;
+}
+
+const json::object& entry(const json::object& run, const char* section, const char* key,
+                          int64_t value) {
+  for (const auto& item : run.at(section).as_array()) {
+    if (item.as_object().at(key).to_number<int64_t>() == value) return item.as_object();
+  }
+  throw std::runtime_error(std::string("run has no ") + section + " entry with " + key + " " +
+                           std::to_string(value));
+}
+
+Getter send_metric(int64_t senders, const char* key) {
+  return [=](const json::object& run) {
+    return entry(run, "send", "senders", senders).at(key).to_number<double>();
+  };
+}
+
+Getter wake_metric(int64_t parked, const char* measure, const char* key) {
+  return [=](const json::object& run) {
+    const auto& wake = entry(run, "wake", "parked", parked);
+    if (!measure) return wake.at(key).to_number<double>();
+    return wake.at(measure).as_object().at(key).to_number<double>();
+  };
+}
+
+std::string number(double value) {
+  char text[32];
+  if (value >= 100 || value == std::floor(value))
+    std::snprintf(text, sizeof text, "%.0f", value);
+  else if (value >= 10)
+    std::snprintf(text, sizeof text, "%.1f", value);
+  else if (value >= 1)
+    std::snprintf(text, sizeof text, "%.2f", value);
+  else
+    std::snprintf(text, sizeof text, "%.3f", value);
+  return text;
+}
+
+std::string with_runs(const Metric& metric, const std::string& unit) {
+  std::string text = "**" + number(metric.median) + unit + "**";
+  if (metric.runs.size() > 1) {
+    text += " (";
+    for (size_t i = 0; i < metric.runs.size(); ++i)
+      text += (i ? " / " : "") + number(metric.runs[i]);
+    text += ")";
+  }
+  return text;
+}
+
+std::string ratio(double value, double reference, bool lower_is_better) {
+  double r = value / reference;
+  char text[96];
+  bool better = lower_is_better ? r < 1 : r > 1;
+  double factor = r >= 1 ? r : 1 / r;
+  const char* word = lower_is_better ? (better ? "faster" : "slower") : (better ? "more" : "fewer");
+  std::snprintf(text, sizeof text, "%.2fx (%.1fx %s)", r, factor, word);
+  return text;
+}
+
+std::string verdict_at_most(double value, double target) {
+  if (value <= target) return "met";
+  char text[96];
+  std::snprintf(text, sizeof text, "**missed** by %s ms (%.1fx the target)",
+                number(value - target).c_str(), value / target);
+  return text;
+}
+
+std::string verdict_at_least(double value, double target) {
+  if (value >= target) return "met";
+  char text[96];
+  std::snprintf(text, sizeof text, "**missed** by %s/s (%.0f%% of the target)",
+                number(target - value).c_str(), 100 * value / target);
+  return text;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  }
+  return "unknown CPU";
+}
+
+std::string machine_line() {
+  utsname name{};
+  uname(&name);
+  std::ostringstream text;
+  text << cpu_model() << ", nproc " << sysconf(_SC_NPROCESSORS_ONLN) << ", " << name.sysname << " "
+       << name.release << " " << name.machine;
+  return text.str();
+}
+
+std::string today_utc() {
+  std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  return text;
+}
+
+}  // namespace
+
+int write_report(const std::vector<std::string>& run_paths, const std::string& server_config_path,
+                 std::ostream& out) {
+  std::vector<json::object> runs;
+  for (const auto& path : run_paths)
+    runs.push_back(json::parse(read_text(path)).as_object());
+  const auto& first = runs.front();
+  auto sent = [&](int64_t senders) {
+    return entry(first, "send", "senders", senders).at("count").to_number<int64_t>();
+  };
+  const int64_t rounds = entry(first, "wake", "parked", 1000).at("rounds").to_number<int64_t>();
+  const int64_t poll_users = entry(first, "wake", "parked", 1000).at("users").to_number<int64_t>();
+  const int64_t warmup = entry(first, "send", "senders", 1).at("warmup").to_number<int64_t>();
+
+  Metric p50_one = collect(runs, send_metric(1, "p50_ms"));
+  Metric p99_one = collect(runs, send_metric(1, "p99_ms"));
+  Metric rate_one = collect(runs, send_metric(1, "events_per_s"));
+  Metric p50_ten = collect(runs, send_metric(10, "p50_ms"));
+  Metric p99_ten = collect(runs, send_metric(10, "p99_ms"));
+  Metric rate_ten = collect(runs, send_metric(10, "events_per_s"));
+  double failed_sends = 0;
+  for (const auto& run : runs) {
+    for (const auto& s : run.at("send").as_array())
+      failed_sends += s.as_object().at("errors").to_number<double>();
+  }
+
+  out << "<!-- homeserver:begin -->\n"
+      << "<!-- Generated by scripts/bench; edits between these markers are overwritten. -->\n"
+      << "## Homeserver: event send and /sync wake-up\n\n"
+      << "Measured " << today_utc() << " by `scripts/bench`: median of " << runs.size()
+      << " runs, each against a freshly started `atrium serve` with an empty data folder; "
+      << "the individual runs follow in brackets.\n\n"
+      << "Machine: " << machine_line() << ". The server and the load tool share these cores.\n\n";
+
+  out << "| metric | Atrium | target | |\n|---|---|---|---|\n"
+      << "| send p50, 1 sender | " << with_runs(p50_one, " ms") << " | | |\n"
+      << "| send p99, 1 sender | " << with_runs(p99_one, " ms") << " | | |\n"
+      << "| events/s, 1 sender | " << with_runs(rate_one, "") << " | | |\n"
+      << "| send p50, 10 senders | " << with_runs(p50_ten, " ms") << " | | |\n"
+      << "| send p99, 10 senders | " << with_runs(p99_ten, " ms")
+      << " | <= " << number(kTargetSendP99Ms) << " ms | "
+      << verdict_at_most(p99_ten.median, kTargetSendP99Ms) << " |\n"
+      << "| events/s, 10 senders | " << with_runs(rate_ten, "")
+      << " | >= " << number(kTargetEventsPerS) << " | "
+      << verdict_at_least(rate_ten.median, kTargetEventsPerS) << " |\n";
+  for (int64_t parked : {100, 1000}) {
+    Metric p50 = collect(runs, wake_metric(parked, "after_send_reply", "p50_ms"));
+    Metric p99 = collect(runs, wake_metric(parked, "after_send_reply", "p99_ms"));
+    Metric write_p50 = collect(runs, wake_metric(parked, "after_send_write", "p50_ms"));
+    Metric write_p99 = collect(runs, wake_metric(parked, "after_send_write", "p99_ms"));
+    Metric all = collect(runs, wake_metric(parked, "all_answered", "p50_ms"));
+    std::string p = std::to_string(parked);
+    out << "| /sync wake-up p50, " << p << " parked (after the send's 200) | "
+        << with_runs(p50, " ms") << " | | |\n"
+        << "| /sync wake-up p99, " << p << " parked (after the send's 200) | "
+        << with_runs(p99, " ms") << " | " << (parked == 1000 ? "<= 1 ms" : "") << " | "
+        << (parked == 1000 ? verdict_at_most(p99.median, kTargetWakeP99Ms) : "") << " |\n"
+        << "| /sync wake-up p50 / p99, " << p << " parked (after the send written) | "
+        << with_runs(write_p50, " ms") << " / " << with_runs(write_p99, " ms") << " | | |\n"
+        << "| last of " << p << " polls answered, after the send written (median round) | "
+        << with_runs(all, " ms") << " | | |\n";
+  }
+  out << "\nFailed sends over all runs: " << number(failed_sends) << ".\n\n";
+
+  out << "### Against published anchors\n\n"
+      << "No Synapse or Conduit is packaged for Debian 12 (bookworm), so no peer ran next to "
+      << "Atrium here. The anchors below are published figures from "
+      << "BridgerB/matrix-server-performance (2 CPUs, a different machine and client); read the "
+      << "ratios as a rough position, not as a side-by-side result.\n\n"
+      << "| metric | Atrium | Conduit | Atrium / Conduit | Synapse | Atrium / Synapse |\n"
+      << "|---|---|---|---|---|---|\n"
+      << "| send p50 (1 sender) | " << number(p50_one.median) << " ms | "
+      << number(kConduitSendP50Ms) << " ms | " << ratio(p50_one.median, kConduitSendP50Ms, true)
+      << " | " << number(kSynapseSendP50Ms) << " ms | "
+      << ratio(p50_one.median, kSynapseSendP50Ms, true) << " |\n"
+      << "| events/s, sequential | " << number(rate_one.median) << " | "
+      << number(kConduitSequentialPerS) << " | "
+      << ratio(rate_one.median, kConduitSequentialPerS, false) << " | | |\n"
+      << "| events/s, 10 concurrent | " << number(rate_ten.median) << " | "
+      << number(kConduitTenConcurrentPerS) << " | "
+      << ratio(rate_ten.median, kConduitTenConcurrentPerS, false) << " | "
+      << number(kSynapseTenConcurrentPerS) << " | "
+      << ratio(rate_ten.median, kSynapseTenConcurrentPerS, false) << " |\n\n"
+      << "In words: send p50 " << number(p50_one.median) << " ms vs Conduit "
+      << number(kConduitSendP50Ms) << " ms => " << ratio(p50_one.median, kConduitSendP50Ms, true)
+      << "; 10 concurrent " << number(rate_ten.median) << " events/s vs Conduit "
+      << number(kConduitTenConcurrentPerS) << " => "
+      << ratio(rate_ten.median, kConduitTenConcurrentPerS, false) << ", vs Synapse "
+      << number(kSynapseTenConcurrentPerS) << " => "
+      << ratio(rate_ten.median, kSynapseTenConcurrentPerS, false) << ".\n\n";
+
+  out << "### Method\n\n"
+      << "- Load tool: `build/bin/hs_load` (`tests/bench/hs_load.cpp`), a black-box client: one "
+         "thread, one epoll loop, keep-alive HTTP/1.1 over 127.0.0.1 with TCP_NODELAY, one "
+         "connection per sender or poll. Times are CLOCK_MONOTONIC in the client.\n"
+      << "- Durability: SQLite in WAL mode with `synchronous=FULL` and one writer thread doing "
+         "group commit, so every 200 to a send means the event is on disk (fsynced) first.\n"
+      << "- Send: `PUT /rooms/{room}/send/m.room.message/{txn}` with a 40-byte text body, all "
+         "into one room whose members are the senders. Timed from the request written to the "
+         "socket to its 200 response read in full. Each sender has its own user and connection "
+         "and keeps one request in flight, back to back. "
+      << sent(1) << " messages with 1 sender, " << sent(10) << " with 10, each after " << warmup
+      << " warm-up messages; events/s = messages / wall time of the measured phase.\n"
+      << "- /sync wake-up: N parked `GET /sync?since=...&timeout=30000` (N = 100, 1000), spread "
+         "over "
+      << poll_users << " users (N / " << poll_users
+      << " polls per user, one connection each) in a separate room of " << poll_users + 1
+      << " members, every poll caught up with a fresh `since` token. The tool waits until the "
+         "server's CPU time stops moving (every poll parked), then one more member sends a "
+         "message. Per poll it records the time from the send's 200 arriving to that poll's "
+         "response read in full (\"after the send's 200\", the commit-to-answer latency as the "
+         "client sees it; negative values, a poll answered before the send's own 200, count "
+         "as 0) and from the send request written (\"after the send written\", which adds the "
+         "send's own durable commit). "
+      << rounds
+      << " rounds per N, polls re-armed with their new `next_batch` each round; "
+         "percentiles are over all polls of all rounds. The \"last poll answered\" row is the "
+         "fan-out time of a whole round.\n"
+      << "- Setup (not timed): registration (argon2id password hashing) and room joins.\n";
+  if (!server_config_path.empty()) {
+    out << "- Server: `build/bin/atrium` (CMake preset `default`, RelWithDebInfo `-O2`), started "
+           "with `--config` holding:\n\n```yaml\n"
+        << read_text(server_config_path) << "```\n";
+  }
+  out << "<!-- homeserver:end -->\n";
+  return 0;
+}
+
+}  // namespace hs_bench

@@ -1,0 +1,62 @@
+#include "base/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace atrium {
+namespace {
+
+std::string write_temp(const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("atrium-config-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+               "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(Config, DefaultsListenOnLoopbackWithOpenRegistration) {
+  Config c;
+  EXPECT_EQ(c.listen_host(), "127.0.0.1");
+  EXPECT_EQ(c.listen_port(), 8008);
+  EXPECT_TRUE(c.registration_enabled());
+  c.listen = "0.0.0.0:8008";
+  EXPECT_FALSE(c.registration_enabled());
+  c.enable_registration = true;
+  EXPECT_TRUE(c.registration_enabled());
+}
+
+TEST(Config, ReadsYamlKeys) {
+  auto c = load_config_file(write_temp(
+      "server_name: example.org\nlisten: '[::1]:9000'\nenable_registration: false\n"
+      "rate_limits:\n  message: {per_second: 2, burst: 3}\n"));
+  EXPECT_EQ(c.server_name, "example.org");
+  EXPECT_EQ(c.listen_host(), "::1");
+  EXPECT_EQ(c.listen_port(), 9000);
+  EXPECT_FALSE(c.registration_enabled());
+  EXPECT_DOUBLE_EQ(c.rc_message.per_second, 2);
+  EXPECT_DOUBLE_EQ(c.rc_message.burst, 3);
+}
+
+TEST(Config, RejectsUnknownKeysAndBadValues) {
+  EXPECT_THROW(load_config_file(write_temp("sever_name: typo\n")), std::runtime_error);
+  EXPECT_THROW(load_config_file(write_temp("http_threads: many\n")), std::runtime_error);
+  EXPECT_THROW(load_config_file(write_temp("- a list\n")), std::runtime_error);
+  EXPECT_THROW(load_config_file("/nonexistent/atrium.yaml"), std::runtime_error);
+  Config c;
+  c.listen = "localhost";
+  EXPECT_THROW(validate_config(c), std::runtime_error);
+  c.listen = "127.0.0.1:99999";
+  EXPECT_THROW(validate_config(c), std::runtime_error);
+  c = Config{};
+  c.server_name = "bad name";
+  EXPECT_THROW(validate_config(c), std::runtime_error);
+  c = Config{};
+  c.log_level = "loud";
+  EXPECT_THROW(validate_config(c), std::runtime_error);
+  EXPECT_NO_THROW(validate_config(Config{}));
+}
+
+}  // namespace
+}  // namespace atrium

@@ -69,7 +69,9 @@ Config load_config_file(const std::string& path) {
   if (!root.IsMap()) throw std::runtime_error("config: top level of '" + path + "' must be a map");
   static const char* kKnown[] = {"server_name", "listen", "data_dir", "public_baseurl",
                                  "enable_registration", "http_threads", "log_level",
-                                 "max_request_body", "rate_limits"};
+                                 "max_request_body", "rate_limits", "max_event_delay_ms",
+                                 "max_delayed_events_per_user", "openid_token_lifetime_ms",
+                                 "rtc_transports"};
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
     bool known = false;
@@ -88,10 +90,31 @@ Config load_config_file(const std::string& path) {
   read(root, "http_threads", c.http_threads);
   read(root, "log_level", c.log_level);
   read(root, "max_request_body", c.max_request_body);
+  read(root, "max_event_delay_ms", c.max_event_delay_ms);
+  read(root, "max_delayed_events_per_user", c.max_delayed_events_per_user);
+  read(root, "openid_token_lifetime_ms", c.openid_token_lifetime_ms);
+  if (auto list = root["rtc_transports"]) {
+    if (!list.IsSequence()) throw std::runtime_error("config: 'rtc_transports' must be a list");
+    for (const auto& item : list) {
+      if (!item.IsMap()) throw std::runtime_error("config: each rtc_transports entry must be a map");
+      std::map<std::string, std::string> transport;
+      for (const auto& kv : item) {
+        if (!kv.second.IsScalar())
+          throw std::runtime_error("config: rtc_transports values must be strings");
+        transport[kv.first.as<std::string>()] = kv.second.as<std::string>();
+      }
+      if (!transport.count("type"))
+        throw std::runtime_error("config: each rtc_transports entry needs a 'type'");
+      if (transport["type"] == "livekit" && !transport.count("livekit_service_url"))
+        throw std::runtime_error("config: a livekit rtc_transport needs 'livekit_service_url'");
+      c.rtc_transports.push_back(std::move(transport));
+    }
+  }
   if (auto rl = root["rate_limits"]) {
     read_rate(rl, "login", c.rc_login);
     read_rate(rl, "registration", c.rc_registration);
     read_rate(rl, "message", c.rc_message);
+    read_rate(rl, "delayed_event_mgmt", c.rc_delayed_event_mgmt);
   }
   return c;
 }
@@ -112,6 +135,12 @@ void validate_config(const Config& c) {
   for (auto* l : kLevels) ok |= c.log_level == l;
   if (!ok) throw std::runtime_error("config: log_level must be one of trace, debug, info, warn, error");
   if (c.max_request_body < 65536) throw std::runtime_error("config: max_request_body must be >= 65536");
+  if (c.max_event_delay_ms < 1000)
+    throw std::runtime_error("config: max_event_delay_ms must be at least 1000");
+  if (c.max_delayed_events_per_user < 1)
+    throw std::runtime_error("config: max_delayed_events_per_user must be at least 1");
+  if (c.openid_token_lifetime_ms < 1000)
+    throw std::runtime_error("config: openid_token_lifetime_ms must be at least 1000");
 }
 
 }  // namespace atrium

@@ -3,7 +3,9 @@
 // flags. Every key and its default is documented in the README.
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace atrium {
 
@@ -23,9 +25,19 @@ struct Config {
   std::string log_level = "info";
   int64_t max_request_body = 1 << 20;  // bytes, except media
 
+  // MatrixRTC: delayed events (MSC4140), OpenID, transport discovery (MSC4143).
+  int64_t max_event_delay_ms = 24 * 3600 * 1000;
+  int max_delayed_events_per_user = 100;
+  int64_t openid_token_lifetime_ms = 3600 * 1000;
+  // Each transport is a flat map, e.g. {type: livekit, livekit_service_url: ...}.
+  std::vector<std::map<std::string, std::string>> rtc_transports;
+
   RateLimit rc_login{0.5, 10};
   RateLimit rc_registration{0.5, 10};
   RateLimit rc_message{50, 200};
+  // Delayed-event management, per user (or per address without a token):
+  // a member restarts its delayed leave every few seconds.
+  RateLimit rc_delayed_event_mgmt{1, 20};
 
   // Host and port parsed from `listen`.
   std::string listen_host() const;

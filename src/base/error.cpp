@@ -40,7 +40,7 @@ static_assert(kTable.size() == static_cast<size_t>(Errc::method_not_allowed) + 1
 const ErrcInfo& errc_info(Errc e) { return kTable[static_cast<size_t>(e)]; }
 
 std::string MatrixError::to_json() const {
-  boost::json::object o;
+  boost::json::object o = extra;
   o["errcode"] = code();
   o["error"] = what();
   if (retry_after_ms) o["retry_after_ms"] = *retry_after_ms;

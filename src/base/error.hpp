@@ -3,6 +3,7 @@
 // status, and a message for the client. Thrown on the control plane only and
 // turned into a JSON reply in exactly one place (net/router).
 #include <cstdint>
+#include <boost/json/object.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,8 @@ class MatrixError : public std::runtime_error {
 
   // M_LIMIT_EXCEEDED carries how long the client should wait.
   std::optional<int64_t> retry_after_ms;
+  // Extra top-level fields some errors carry (e.g. MSC4140's max_delay).
+  boost::json::object extra;
 
   // Body of the error reply: {"errcode":..,"error":..[,"retry_after_ms":..]}
   std::string to_json() const;

@@ -52,6 +52,33 @@ Requester AccountService::authenticate(const net::Request& request) {
   return Requester{owner->user_id, owner->device_id, token};
 }
 
+std::optional<Requester> AccountService::authenticate_if_present(const net::Request& request) {
+  if (!request.header("authorization") && !request.query_param("access_token")) return std::nullopt;
+  return authenticate(request);
+}
+
+void AccountService::request_openid_token(const Requester& who, const std::string& user_id,
+                                          JsonCompletion done) {
+  if (who.user_id != user_id)
+    throw MatrixError(Errc::forbidden, "Cannot request an OpenID token for another user");
+  std::string token = random_token(32);
+  int64_t lifetime = config_.openid_token_lifetime_ms;
+  store_.write(
+      [=](store::Writer& w) { w.insert_openid_token(token, user_id, now_ms() + lifetime); },
+      [=, this](std::exception_ptr e) {
+        done(e, json::object{{"access_token", token},
+                             {"token_type", "Bearer"},
+                             {"matrix_server_name", config_.server_name},
+                             {"expires_in", lifetime / 1000}});
+      });
+}
+
+json::object AccountService::openid_userinfo(const std::string& token) {
+  auto user = store_.read()->openid_token_user(token, now_ms());
+  if (!user) throw MatrixError(Errc::unknown_token, "Unknown or expired OpenID token");
+  return json::object{{"sub", *user}};
+}
+
 net::Response AccountService::uia_challenge(const std::string& stage) const {
   json::object body;
   body["flows"] = json::array{json::object{{"stages", json::array{json::string(stage)}}}};

@@ -50,6 +50,16 @@ class AccountService {
 
   std::string user_id_for(const std::string& localpart_or_id) const;
 
+  // The requester if the request carries a token (which must be valid).
+  std::optional<Requester> authenticate_if_present(const net::Request& request);
+
+  // OpenID: a short-lived token a third party (the RTC auth service) can
+  // exchange for the user's id through the federation userinfo endpoint.
+  void request_openid_token(const Requester& who, const std::string& user_id,
+                            JsonCompletion done);
+  // Throws M_UNKNOWN_TOKEN for unknown or expired tokens.
+  json::object openid_userinfo(const std::string& token);
+
  private:
   // Checks the password of `user_id` off the I/O thread; calls done(ok).
   void check_password(const std::string& user_id, const std::string& password,

@@ -28,7 +28,12 @@ json::object format(const store::Event& event, const json::object& pdu,
       if (auto* r2 = c->as_object().if_contains("redacts")) out["redacts"] = *r2;
   }
   json::object unsigned_;
-  unsigned_["age"] = std::max<int64_t>(0, now_ms() - event.origin_server_ts);
+  int64_t now = now_ms();
+  unsigned_["age"] = std::max<int64_t>(0, now - event.origin_server_ts);
+  if (event.sticky_until > 0) {
+    if (auto* sticky = pdu.if_contains("msc4354_sticky")) out["msc4354_sticky"] = *sticky;
+    unsigned_["msc4354_sticky_duration_ttl_ms"] = std::max<int64_t>(0, event.sticky_until - now);
+  }
   if (!event.txn_id.empty() && event.sender == options.user_id &&
       event.txn_device == options.device_id)
     unsigned_["transaction_id"] = event.txn_id;

@@ -22,13 +22,17 @@ Homeserver::Homeserver(const Config& config_, store::Store& store_, matrix::Sign
       rooms(config_, store_, signing_key, notifier),
       typing(store_, notifier, scheduler),
       user_data(config_, store_, notifier, rooms),
-      sync(store_, notifier, typing) {}
+      sync(store_, notifier, typing),
+      delayed(config_, store_, rooms, scheduler) {
+  delayed.start();
+}
 
 void Homeserver::register_routes(net::Router& router) {
   routes::add_misc_routes(router, *this);
   routes::add_account_routes(router, *this);
   routes::add_room_routes(router, *this);
   routes::add_sync_routes(router, *this);
+  routes::add_rtc_routes(router, *this);
 }
 
 matrix::SigningKey load_or_create_signing_key(const std::string& path) {

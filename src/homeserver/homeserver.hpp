@@ -6,6 +6,7 @@
 #include "base/config.hpp"
 #include "base/thread_pool.hpp"
 #include "homeserver/accounts.hpp"
+#include "homeserver/delayed_events.hpp"
 #include "homeserver/notifier.hpp"
 #include "homeserver/rooms.hpp"
 #include "homeserver/sync.hpp"
@@ -36,6 +37,7 @@ class Homeserver {
   TypingService typing;
   UserDataService user_data;
   SyncService sync;
+  DelayedEventService delayed;
 };
 
 // Loads the server's ed25519 signing key from `path`, creating it on first start.

@@ -21,7 +21,9 @@ json::object default_power_levels(const std::string& creator, bool private_prese
                       {"m.room.avatar", 50},
                       {"m.room.tombstone", 100},
                       {"m.room.server_acl", 100},
-                      {"m.room.encryption", 100}};
+                      {"m.room.encryption", 100},
+                      // MatrixRTC: every member announces its own call membership.
+                      {"org.matrix.msc3401.call.member", 0}};
   return json::object{{"users", json::object{{creator, 100}}},
                       {"users_default", 0},
                       {"events", std::move(events)},

@@ -89,9 +89,14 @@ store::Event RoomService::append(store::Writer& w, const store::Room& room, json
   row.pdu_json = json::serialize(draft);
   row.txn_device = txn_device;
   row.txn_id = txn_id;
+  if (auto* sticky = draft.if_contains("msc4354_sticky"); sticky && sticky->is_object())
+    if (auto* d = sticky->as_object().if_contains("duration_ms"); d && d->is_int64())
+      row.sticky_until = row.origin_server_ts + d->as_int64();
   if (row.state_key) {
     if (auto prev = w.current_state_event(room.room_id, row.type, *row.state_key))
       row.replaces_state = prev->event_id;
+    // MSC4140: someone else's write to this state replaces a pending delayed one.
+    w.cancel_delayed_state(room.room_id, row.type, *row.state_key, row.sender, now_ms());
   }
   w.insert_event(row);
 
@@ -142,13 +147,16 @@ void RoomService::write_event(const Requester& who, const std::string& room_id,
 
 void RoomService::send_event(const Requester& who, const std::string& room_id,
                              const std::string& type, const std::string& txn_id,
-                             json::object content, JsonCompletion done) {
+                             json::object content, int64_t sticky_duration_ms,
+                             JsonCompletion done) {
   // A retried transaction answers with the event it already created.
   if (auto existing = store_.read()->txn_event(who.user_id, who.device_id, txn_id))
     return done(nullptr, json::object{{"event_id", *existing}});
   if (auto wait = message_limiter_.take(who.user_id, now_ms())) throw limit_exceeded(wait);
   if (type.empty() || type.size() > 255) throw MatrixError(Errc::invalid_param, "Bad event type");
   json::object draft{{"type", type}, {"sender", who.user_id}, {"content", std::move(content)}};
+  if (sticky_duration_ms > 0)
+    draft["msc4354_sticky"] = json::object{{"duration_ms", sticky_duration_ms}};
   write_event(who, room_id, std::move(draft), txn_id, std::move(done));
 }
 

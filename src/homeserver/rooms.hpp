@@ -38,8 +38,10 @@ class RoomService {
 
   // Writes (answer after the commit is durable).
   void create_room(const Requester& who, json::object body, JsonCompletion done);
+  // sticky_duration_ms > 0 makes it a sticky event (MSC4354), capped by the caller.
   void send_event(const Requester& who, const std::string& room_id, const std::string& type,
-                  const std::string& txn_id, json::object content, JsonCompletion done);
+                  const std::string& txn_id, json::object content, int64_t sticky_duration_ms,
+                  JsonCompletion done);
   void put_state(const Requester& who, const std::string& room_id, const std::string& type,
                  const std::string& state_key, json::object content, JsonCompletion done);
   void redact(const Requester& who, const std::string& room_id, const std::string& event_id,

@@ -85,11 +85,20 @@ class SyncBuilder {
       return false;
     });
 
+    // MSC4354: live sticky events the client would not see in this timeline.
+    std::vector<store::Event> sticky =
+        r_.sticky_events(m.room_id, w.full_state ? 0 : w.after, w.upto, now_ms());
+    std::set<std::string> in_timeline;
+    for (const auto& e : picked) in_timeline.insert(e.event_id);
+    std::erase_if(sticky, [&](const store::Event& e) { return in_timeline.count(e.event_id) > 0; });
+
     json::object room;
+    if (!sticky.empty())
+      room["msc4354_sticky"] = json::object{{"events", client_events(sticky, r_, opts_)}};
     json::object timeline{{"events", client_events(picked, r_, opts_)},
                           {"limited", limited},
                           {"prev_batch", make_position_token(timeline_start - 1)}};
-    bool news = !picked.empty() || !state.empty() || w.full_state;
+    bool news = !picked.empty() || !state.empty() || !sticky.empty() || w.full_state;
     room["timeline"] = std::move(timeline);
     room["state"] = json::object{{"events", client_events(state, r_, opts_)}};
 

@@ -59,6 +59,28 @@ struct Event {
   std::string txn_device;   // device that sent it, for unsigned.transaction_id
   std::string txn_id;
   std::string replaces_state;  // state event this one replaced, empty if none
+  int64_t sticky_until = 0;    // MSC4354: sticky until this time (ms), 0 if not sticky
+};
+
+// MSC4140: an event the server sends for a user later, unless cancelled or
+// restarted first (the MatrixRTC "dead-man switch").
+struct DelayedEvent {
+  std::string delay_id;
+  std::string user_id;
+  std::string device_id;
+  std::string room_id;
+  std::string type;
+  std::optional<std::string> state_key;
+  std::string content_json;
+  int64_t delay_ms = 0;
+  int64_t running_since = 0;  // when the delay last (re)started, ms
+  int64_t sticky_duration_ms = 0;
+  std::string status = "scheduled";  // scheduled, sent, cancelled, failed
+  std::string event_id;              // once sent
+  std::string error;                 // once failed
+  int64_t finalised_ts = 0;
+
+  int64_t send_at() const { return running_since + delay_ms; }
 };
 
 struct Membership {
@@ -140,6 +162,19 @@ class Reader {
   virtual std::vector<Receipt> receipts_of_room(std::string_view room_id) = 0;
   virtual std::optional<Receipt> receipt(std::string_view room_id, std::string_view user_id,
                                          std::string_view type) = 0;
+  // Sticky events (MSC4354) with position in (after, upto] still sticky at `now`.
+  virtual std::vector<Event> sticky_events(std::string_view room_id, int64_t after, int64_t upto,
+                                           int64_t now) = 0;
+
+  // Delayed events (MSC4140).
+  virtual std::optional<DelayedEvent> delayed_event(std::string_view delay_id) = 0;
+  virtual std::vector<DelayedEvent> delayed_events_of_user(std::string_view user_id,
+                                                           std::string_view status) = 0;
+  virtual std::vector<DelayedEvent> scheduled_delayed_events() = 0;
+
+  // OpenID tokens: the user a token belongs to, if it exists and is unexpired.
+  virtual std::optional<std::string> openid_token_user(std::string_view token, int64_t now) = 0;
+
   // Events after `after_pos` in the room not sent by `user_id` whose type is
   // one of `types` (unread counting).
   virtual int64_t count_events_after(std::string_view room_id, int64_t after_pos,
@@ -181,6 +216,16 @@ class Writer : public virtual Reader {
   virtual int64_t put_account_data(std::string_view user_id, std::string_view room_id,
                                    std::string_view type, std::string_view content_json) = 0;
   virtual int64_t put_receipt(Receipt& receipt) = 0;
+
+  virtual void upsert_delayed_event(const DelayedEvent& event) = 0;
+  // Cancels the scheduled delayed state events for (room, type, key) of
+  // users other than `writer`; returns their ids.
+  virtual std::vector<std::string> cancel_delayed_state(std::string_view room_id,
+                                                        std::string_view type,
+                                                        std::string_view state_key,
+                                                        std::string_view writer, int64_t now) = 0;
+  virtual void insert_openid_token(std::string_view token, std::string_view user_id,
+                                   int64_t expires_ts) = 0;
 };
 
 class Store {

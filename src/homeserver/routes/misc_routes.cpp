@@ -13,7 +13,11 @@ json::object versions_body() {
   for (const char* v : {"r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8",
                         "v1.9", "v1.10", "v1.11", "v1.12"})
     versions.emplace_back(v);
-  return json::object{{"versions", std::move(versions)}, {"unstable_features", json::object{}}};
+  json::object unstable{{"org.matrix.msc4140", true},   // delayed events
+                        {"org.matrix.msc4354", true},   // sticky events
+                        {"org.matrix.msc3757", true},   // owned state keys (room versions)
+                        {"org.matrix.msc4143", true}};  // RTC transport discovery
+  return json::object{{"versions", std::move(versions)}, {"unstable_features", std::move(unstable)}};
 }
 
 json::object capabilities_body() {
@@ -49,7 +53,17 @@ void add_misc_routes(net::Router& router, Homeserver& hs) {
   router.add(Method::get, "/.well-known/matrix/client", [&hs](net::Request&, net::Respond respond) {
     std::string base = hs.config.public_baseurl.empty() ? "http://" + hs.config.listen
                                                         : hs.config.public_baseurl;
-    respond(ok_json(json::object{{"m.homeserver", json::object{{"base_url", base}}}}));
+    json::object body{{"m.homeserver", json::object{{"base_url", base}}}};
+    // Older MatrixRTC clients still discover the SFU here.
+    if (!hs.config.rtc_transports.empty())
+      body["org.matrix.msc4143.rtc_foci"] = rtc_transports_json(hs.config);
+    respond(ok_json(body));
+  });
+  router.add(Method::get, "/.well-known/matrix/server", [&hs](net::Request&, net::Respond respond) {
+    std::string server = hs.config.server_name;
+    if (server.find(':') == std::string::npos && server.front() != '[')
+      server += ":" + std::to_string(hs.config.listen_port());
+    respond(ok_json(json::object{{"m.server", server}}));
   });
   router.add(Method::get, std::string(kClient) + "/capabilities",
              authed(hs, [](const Requester&, net::Request&, net::Respond respond) {

@@ -7,6 +7,16 @@
 
 namespace atrium::homeserver::routes {
 
+namespace {
+// MSC4354: sticky for at most an hour.
+int64_t sticky_duration(const net::Request& req) {
+  auto ms = int_param(req, "org.matrix.msc4354.sticky_duration_ms");
+  if (!ms) return 0;
+  if (*ms < 0) throw MatrixError(Errc::invalid_param, "sticky_duration_ms must not be negative");
+  return std::min<int64_t>(*ms, 3600000);
+}
+}  // namespace
+
 void add_room_routes(net::Router& router, Homeserver& hs) {
   using net::Method;
   const std::string c = kClient;
@@ -42,16 +52,34 @@ void add_room_routes(net::Router& router, Homeserver& hs) {
                rooms.forget(who, req.param("roomId"), reply_json(std::move(respond)));
              }));
 
+  // Both take MSC4140's delay (the server sends it later) and send takes
+  // MSC4354's sticky duration.
   router.add(Method::put, c + "/rooms/{roomId}/send/{eventType}/{txnId}",
-             authed(hs, [&rooms](const Requester& who, net::Request& req, net::Respond respond) {
+             authed(hs, [&hs, &rooms](const Requester& who, net::Request& req,
+                                      net::Respond respond) {
+               auto body = body_object(req);
+               int64_t sticky = sticky_duration(req);
+               if (auto delay = int_param(req, "org.matrix.msc4140.delay"))
+                 return hs.delayed.schedule(who, req.param("roomId"), req.param("eventType"),
+                                            std::nullopt, std::move(body), *delay, sticky,
+                                            reply_json(std::move(respond)));
                rooms.send_event(who, req.param("roomId"), req.param("eventType"),
-                                req.param("txnId"), body_object(req),
+                                req.param("txnId"), std::move(body), sticky,
                                 reply_json(std::move(respond)));
              }));
   router.add(Method::put, c + "/rooms/{roomId}/state/{eventType}/{stateKey?}",
-             authed(hs, [&rooms](const Requester& who, net::Request& req, net::Respond respond) {
+             authed(hs, [&hs, &rooms](const Requester& who, net::Request& req,
+                                      net::Respond respond) {
+               auto body = body_object(req);
+               if (auto delay = int_param(req, "org.matrix.msc4140.delay")) {
+                 if (req.param("eventType") == "m.room.member")
+                   throw MatrixError(Errc::forbidden, "Membership cannot be delayed");
+                 return hs.delayed.schedule(who, req.param("roomId"), req.param("eventType"),
+                                            req.param("stateKey"), std::move(body), *delay, 0,
+                                            reply_json(std::move(respond)));
+               }
                rooms.put_state(who, req.param("roomId"), req.param("eventType"),
-                               req.param("stateKey"), body_object(req),
+                               req.param("stateKey"), std::move(body),
                                reply_json(std::move(respond)));
              }));
   router.add(Method::get, c + "/rooms/{roomId}/state/{eventType}/{stateKey?}",

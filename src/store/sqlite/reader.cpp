@@ -6,7 +6,7 @@ namespace {
 
 #define EVENT_COLUMNS                                                                         \
   "e.pos, e.event_id, e.room_id, e.type, e.state_key, e.sender, e.origin_server_ts, e.depth, " \
-  "e.pdu_json, e.redacted_by, e.txn_device, e.txn_id, e.replaces_state"
+  "e.pdu_json, e.redacted_by, e.txn_device, e.txn_id, e.replaces_state, e.sticky_until"
 
 Event read_event(const Statement& st) {
   Event e;
@@ -23,6 +23,7 @@ Event read_event(const Statement& st) {
   e.txn_device = st.text(10);
   e.txn_id = st.text(11);
   e.replaces_state = st.text(12);
+  e.sticky_until = st.integer(13);
   return e;
 }
 
@@ -42,7 +43,72 @@ Receipt read_receipt(const Statement& st) {
                  st.text(4), st.integer(5), st.integer(6)};
 }
 
+#define DELAYED_COLUMNS                                                                    \
+  "delay_id, user_id, device_id, room_id, type, state_key, content_json, delay_ms, "        \
+  "running_since, sticky_duration_ms, status, event_id, error, finalised_ts"
+
+DelayedEvent read_delayed(const Statement& st) {
+  DelayedEvent d;
+  d.delay_id = st.text(0);
+  d.user_id = st.text(1);
+  d.device_id = st.text(2);
+  d.room_id = st.text(3);
+  d.type = st.text(4);
+  d.state_key = st.opt_text(5);
+  d.content_json = st.text(6);
+  d.delay_ms = st.integer(7);
+  d.running_since = st.integer(8);
+  d.sticky_duration_ms = st.integer(9);
+  d.status = st.text(10);
+  d.event_id = st.text(11);
+  d.error = st.text(12);
+  d.finalised_ts = st.integer(13);
+  return d;
+}
+
 }  // namespace
+
+std::vector<Event> SqliteReader::sticky_events(std::string_view room_id, int64_t after,
+                                               int64_t upto, int64_t now) {
+  auto st = db_.prepare("SELECT " EVENT_COLUMNS
+                        " FROM events e WHERE e.room_id = ? AND e.sticky_until > ? AND e.pos > ? "
+                        "AND e.pos <= ? ORDER BY e.pos");
+  st.bind_all(room_id, now, after, upto);
+  return read_events(st);
+}
+
+std::optional<DelayedEvent> SqliteReader::delayed_event(std::string_view delay_id) {
+  auto st = db_.prepare("SELECT " DELAYED_COLUMNS " FROM delayed_events WHERE delay_id = ?");
+  st.bind_all(delay_id);
+  if (!st.step()) return std::nullopt;
+  return read_delayed(st);
+}
+
+std::vector<DelayedEvent> SqliteReader::delayed_events_of_user(std::string_view user_id,
+                                                               std::string_view status) {
+  auto st = db_.prepare("SELECT " DELAYED_COLUMNS
+                        " FROM delayed_events WHERE user_id = ? AND status = ? "
+                        "ORDER BY running_since + delay_ms");
+  st.bind_all(user_id, status);
+  std::vector<DelayedEvent> out;
+  while (st.step()) out.push_back(read_delayed(st));
+  return out;
+}
+
+std::vector<DelayedEvent> SqliteReader::scheduled_delayed_events() {
+  auto st = db_.prepare("SELECT " DELAYED_COLUMNS
+                        " FROM delayed_events WHERE status = 'scheduled'");
+  std::vector<DelayedEvent> out;
+  while (st.step()) out.push_back(read_delayed(st));
+  return out;
+}
+
+std::optional<std::string> SqliteReader::openid_token_user(std::string_view token, int64_t now) {
+  auto st = db_.prepare("SELECT user_id FROM openid_tokens WHERE token = ? AND expires_ts > ?");
+  st.bind_all(token, now);
+  if (!st.step()) return std::nullopt;
+  return st.text(0);
+}
 
 std::optional<User> SqliteReader::user(std::string_view user_id) {
   auto st = db_.prepare(

@@ -42,6 +42,13 @@ class SqliteReader : public virtual Reader {
   std::vector<Receipt> receipts_of_room(std::string_view room_id) override;
   std::optional<Receipt> receipt(std::string_view room_id, std::string_view user_id,
                                  std::string_view type) override;
+  std::vector<Event> sticky_events(std::string_view room_id, int64_t after, int64_t upto,
+                                   int64_t now) override;
+  std::optional<DelayedEvent> delayed_event(std::string_view delay_id) override;
+  std::vector<DelayedEvent> delayed_events_of_user(std::string_view user_id,
+                                                   std::string_view status) override;
+  std::vector<DelayedEvent> scheduled_delayed_events() override;
+  std::optional<std::string> openid_token_user(std::string_view token, int64_t now) override;
   int64_t count_events_after(std::string_view room_id, int64_t after_pos,
                              std::string_view not_sender,
                              const std::vector<std::string>& types) override;

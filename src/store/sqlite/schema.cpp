@@ -114,6 +114,34 @@ CREATE TABLE receipts (
 );
 CREATE INDEX receipts_room_pos ON receipts (room_id, pos);
 )sql",
+    // 2: MatrixRTC primitives: sticky events, delayed events, OpenID tokens.
+    R"sql(
+ALTER TABLE events ADD COLUMN sticky_until INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX events_sticky ON events (room_id, sticky_until) WHERE sticky_until > 0;
+CREATE TABLE delayed_events (
+  delay_id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  room_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  state_key TEXT,
+  content_json TEXT NOT NULL,
+  delay_ms INTEGER NOT NULL,
+  running_since INTEGER NOT NULL,
+  sticky_duration_ms INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL,
+  event_id TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  finalised_ts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX delayed_events_user ON delayed_events (user_id, status);
+CREATE INDEX delayed_events_state ON delayed_events (room_id, type, state_key) WHERE status = 'scheduled';
+CREATE TABLE openid_tokens (
+  token TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  expires_ts INTEGER NOT NULL
+);
+)sql",
 };
 
 }  // namespace

@@ -104,10 +104,11 @@ class SqliteWriter final : public SqliteReader, public Writer {
     e.pos = next_pos();
     db_.prepare(
            "INSERT INTO events (pos, event_id, room_id, type, state_key, sender, origin_server_ts, "
-           "depth, pdu_json, redacted_by, txn_device, txn_id, replaces_state) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+           "depth, pdu_json, redacted_by, txn_device, txn_id, replaces_state, sticky_until) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind_all(e.pos, e.event_id, e.room_id, e.type, e.state_key, e.sender, e.origin_server_ts,
-                  e.depth, e.pdu_json, e.redacted_by, e.txn_device, e.txn_id, e.replaces_state)
+                  e.depth, e.pdu_json, e.redacted_by, e.txn_device, e.txn_id, e.replaces_state,
+                  e.sticky_until)
         .exec();
     if (!e.state_key) return;
     db_.prepare(
@@ -169,6 +170,46 @@ class SqliteWriter final : public SqliteReader, public Writer {
         .bind_all(r.room_id, r.user_id, r.type, r.thread_id, r.event_id, r.ts, r.pos)
         .exec();
     return r.pos;
+  }
+
+  void upsert_delayed_event(const DelayedEvent& d) override {
+    db_.prepare(
+           "INSERT INTO delayed_events (delay_id, user_id, device_id, room_id, type, state_key, "
+           "content_json, delay_ms, running_since, sticky_duration_ms, status, event_id, error, "
+           "finalised_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+           "ON CONFLICT (delay_id) DO UPDATE SET running_since = ?9, status = ?11, "
+           "event_id = ?12, error = ?13, finalised_ts = ?14")
+        .bind_all(d.delay_id, d.user_id, d.device_id, d.room_id, d.type, d.state_key,
+                  d.content_json, d.delay_ms, d.running_since, d.sticky_duration_ms, d.status,
+                  d.event_id, d.error, d.finalised_ts)
+        .exec();
+  }
+
+  std::vector<std::string> cancel_delayed_state(std::string_view room_id, std::string_view type,
+                                                std::string_view state_key,
+                                                std::string_view writer, int64_t now) override {
+    std::vector<std::string> ids;
+    {
+      auto st = db_.prepare(
+          "SELECT delay_id FROM delayed_events WHERE room_id = ? AND type = ? AND state_key = ? "
+          "AND status = 'scheduled' AND user_id != ?");
+      st.bind_all(room_id, type, state_key, writer);
+      while (st.step()) ids.push_back(st.text(0));
+    }
+    for (const auto& id : ids) {
+      db_.prepare(
+             "UPDATE delayed_events SET status = 'cancelled', finalised_ts = ? WHERE delay_id = ?")
+          .bind_all(now, id)
+          .exec();
+    }
+    return ids;
+  }
+
+  void insert_openid_token(std::string_view token, std::string_view user_id,
+                           int64_t expires_ts) override {
+    db_.prepare("INSERT INTO openid_tokens (token, user_id, expires_ts) VALUES (?, ?, ?)")
+        .bind_all(token, user_id, expires_ts)
+        .exec();
   }
 
  private:

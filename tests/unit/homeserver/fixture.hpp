@@ -113,8 +113,8 @@ class HomeserverTest : public ::testing::Test {
   std::string send_text(const Requester& who, const std::string& room, const std::string& body,
                         const std::string& txn) {
     auto out = await<json::object>([&](auto done) {
-      hs_->rooms.send_event(who, room, "m.room.message", txn,
-                            json::object{{"msgtype", "m.text"}, {"body", body}}, done);
+      hs_->rooms.send_event(who, room, "m.room.message", txn, 
+                            json::object{{"msgtype", "m.text"}, {"body", body}}, 0, done);
     });
     return std::string(out.at("event_id").as_string());
   }

@@ -128,7 +128,7 @@ void AccountService::register_user(json::object body, const std::string& remote,
     std::string token = random_token(32);
     std::string device = device_id.value_or(random_letters(10));
     store_.write(
-        [=](store::Writer& w) {
+        [=, this](store::Writer& w) {
           if (w.user(user_id)) throw MatrixError(Errc::user_in_use, "User ID already taken");
           w.insert_user(store::User{user_id, hash, now_ms(), false, false,
                                     std::string(matrix::localpart_of(user_id)), ""});
@@ -219,7 +219,7 @@ void AccountService::issue_login(const std::string& user_id, std::optional<std::
                                       now_ms(), remote});
         w.insert_token(token, user_id, device);
       },
-      [=](std::exception_ptr e) {
+      [=, this](std::exception_ptr e) {
         json::object out{{"user_id", user_id},
                          {"access_token", token},
                          {"device_id", device},

@@ -45,6 +45,10 @@ DelayedEventService::DelayedEventService(const Config& config, store::Store& sto
       mgmt_limiter_(config.rc_delayed_event_mgmt) {}
 
 void DelayedEventService::start() {
+  // MSC4140 keeps finalised events for about a week for clients to look up.
+  constexpr int64_t kRetentionMs = 7LL * 24 * 3600 * 1000;
+  store_.write([](store::Writer& w) { w.prune_expired(now_ms() - kRetentionMs); },
+               [](std::exception_ptr) {});
   auto pending = store_.read()->scheduled_delayed_events();
   for (const auto& d : pending) arm(d.delay_id, d.send_at());
   if (!pending.empty())
@@ -72,7 +76,8 @@ void DelayedEventService::disarm(const std::string& delay_id) {
 void DelayedEventService::schedule(const Requester& who, const std::string& room_id,
                                    const std::string& type, std::optional<std::string> state_key,
                                    json::object content, int64_t delay_ms,
-                                   int64_t sticky_duration_ms, JsonCompletion done) {
+                                   int64_t sticky_duration_ms, const std::string& txn_id,
+                                   JsonCompletion done) {
   if (delay_ms < 0) throw MatrixError(Errc::invalid_param, "The delay must not be negative");
   if (delay_ms > config_.max_event_delay_ms) {
     // The form matrix-js-sdk's MembershipManager recognises and adapts to.
@@ -82,6 +87,7 @@ void DelayedEventService::schedule(const Requester& who, const std::string& room
     throw e;
   }
   if (type.empty() || type.size() > 255) throw MatrixError(Errc::invalid_param, "Bad event type");
+  if (state_key) rooms_.check_owned_state_key(room_id, *state_key);
   std::string body = json::serialize(content);
   if (body.size() > 65000) throw MatrixError(Errc::too_large, "Event content too large");
 
@@ -95,8 +101,18 @@ void DelayedEventService::schedule(const Requester& who, const std::string& room
   d.content_json = std::move(body);
   d.delay_ms = delay_ms;
   d.sticky_duration_ms = sticky_duration_ms;
+  // Transaction ids of delayed sends live beside those of ordinary sends.
+  std::string txn_key = txn_id.empty() ? "" : "msc4140:" + txn_id;
+  auto result = std::make_shared<std::string>(d.delay_id);
   store_.write(
-      [this, d](store::Writer& w) mutable {
+      [this, d, txn_key, result](store::Writer& w) mutable {
+        if (!txn_key.empty()) {
+          if (auto earlier = w.txn_event(d.user_id, d.device_id, txn_key)) {
+            *result = *earlier;
+            return;
+          }
+          w.insert_txn(d.user_id, d.device_id, txn_key, d.delay_id);
+        }
         if (!w.room(d.room_id)) throw MatrixError(Errc::not_found, "Unknown room " + d.room_id);
         auto m = w.membership(d.room_id, d.user_id);
         if (!m || m->membership != "join")
@@ -108,9 +124,7 @@ void DelayedEventService::schedule(const Requester& who, const std::string& room
         w.upsert_delayed_event(d);
         w.after_commit([this, id = d.delay_id, at = d.send_at()] { arm(id, at); });
       },
-      [done, id = d.delay_id](std::exception_ptr e) {
-        done(e, json::object{{"delay_id", id}});
-      });
+      [done, result](std::exception_ptr e) { done(e, json::object{{"delay_id", *result}}); });
 }
 
 void DelayedEventService::manage(const std::optional<Requester>& who, const std::string& remote,

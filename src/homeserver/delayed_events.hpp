@@ -27,9 +27,10 @@ class DelayedEventService {
   void start();
 
   // PUT send/state with ?org.matrix.msc4140.delay: answers {"delay_id"}.
+  // A retried send (same device and txn_id) answers with the first delay_id.
   void schedule(const Requester& who, const std::string& room_id, const std::string& type,
                 std::optional<std::string> state_key, json::object content, int64_t delay_ms,
-                int64_t sticky_duration_ms, JsonCompletion done);
+                int64_t sticky_duration_ms, const std::string& txn_id, JsonCompletion done);
 
   // cancel | restart | send. `who` is empty when the request has no token
   // (the delay id is the capability); rate-limited per user or per address.

@@ -160,6 +160,19 @@ void RoomService::send_event(const Requester& who, const std::string& room_id,
   write_event(who, room_id, std::move(draft), txn_id, std::move(done));
 }
 
+void RoomService::check_owned_state_key(const std::string& room_id,
+                                        const std::string& state_key) {
+  if (state_key.empty() || state_key[0] != '@') return;
+  auto room = store_.read()->room(room_id);
+  if (!room || !version_of(*room).owned_state_keys) return;
+  // MSC3757: "@user:server" or "@user:server_suffix"; anything else is malformed.
+  size_t colon = state_key.find(':');
+  size_t underscore = colon == std::string::npos ? std::string::npos : state_key.find('_', colon);
+  if (!matrix::is_valid_user_id(std::string_view(state_key).substr(0, underscore)))
+    throw MatrixError(Errc::bad_json,
+                      "State key '" + state_key + "' starts with '@' but not with a user id");
+}
+
 void RoomService::put_state(const Requester& who, const std::string& room_id,
                             const std::string& type, const std::string& state_key,
                             json::object content, JsonCompletion done) {
@@ -167,6 +180,7 @@ void RoomService::put_state(const Requester& who, const std::string& room_id,
   if (state_key.size() > 255) throw MatrixError(Errc::invalid_param, "State key too long");
   if (type == "m.room.member")
     throw MatrixError(Errc::forbidden, "Use the membership endpoints to change membership");
+  check_owned_state_key(room_id, state_key);
   json::object draft{{"type", type},
                      {"state_key", state_key},
                      {"sender", who.user_id},

@@ -88,6 +88,10 @@ class RoomService {
 
   const Config& config() const { return config_; }
 
+  // MSC3757 rooms: a state key starting with '@' must start with a user id
+  // (M_BAD_JSON otherwise); whether the sender may write it is an auth rule.
+  void check_owned_state_key(const std::string& room_id, const std::string& state_key);
+
  private:
   const matrix::RoomVersion& version_of(const store::Room& room) const;
   store::Room require_room(store::Reader& r, const std::string& room_id) const;

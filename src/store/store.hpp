@@ -226,6 +226,8 @@ class Writer : public virtual Reader {
                                                         std::string_view writer, int64_t now) = 0;
   virtual void insert_openid_token(std::string_view token, std::string_view user_id,
                                    int64_t expires_ts) = 0;
+  // Housekeeping: finalised delayed events and OpenID tokens older than `before`.
+  virtual void prune_expired(int64_t before) = 0;
 };
 
 class Store {

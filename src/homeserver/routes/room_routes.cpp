@@ -62,7 +62,7 @@ void add_room_routes(net::Router& router, Homeserver& hs) {
                if (auto delay = int_param(req, "org.matrix.msc4140.delay"))
                  return hs.delayed.schedule(who, req.param("roomId"), req.param("eventType"),
                                             std::nullopt, std::move(body), *delay, sticky,
-                                            reply_json(std::move(respond)));
+                                            req.param("txnId"), reply_json(std::move(respond)));
                rooms.send_event(who, req.param("roomId"), req.param("eventType"),
                                 req.param("txnId"), std::move(body), sticky,
                                 reply_json(std::move(respond)));
@@ -76,7 +76,7 @@ void add_room_routes(net::Router& router, Homeserver& hs) {
                    throw MatrixError(Errc::forbidden, "Membership cannot be delayed");
                  return hs.delayed.schedule(who, req.param("roomId"), req.param("eventType"),
                                             req.param("stateKey"), std::move(body), *delay, 0,
-                                            reply_json(std::move(respond)));
+                                            "", reply_json(std::move(respond)));
                }
                rooms.put_state(who, req.param("roomId"), req.param("eventType"),
                                req.param("stateKey"), std::move(body),

@@ -212,6 +212,13 @@ class SqliteWriter final : public SqliteReader, public Writer {
         .exec();
   }
 
+  void prune_expired(int64_t before) override {
+    db_.prepare("DELETE FROM delayed_events WHERE status != 'scheduled' AND finalised_ts < ?")
+        .bind_all(before)
+        .exec();
+    db_.prepare("DELETE FROM openid_tokens WHERE expires_ts < ?").bind_all(before).exec();
+  }
+
  private:
   std::string membership_of(const std::string& pdu_json) {
     auto st = db_.prepare("SELECT json_extract(?, '$.content.membership')");

@@ -3,13 +3,15 @@
 # does not allow, so a layering violation fails at configure time.
 #
 #   base <- matrix <- store <- homeserver <- app
-#   base <- net    <-------------/
+#   base <- net    <-------------/          /
+#   base, net, matrix, store <- rtcauth <--/
 set(ATRIUM_ALLOWED_base "")
 set(ATRIUM_ALLOWED_net base)
 set(ATRIUM_ALLOWED_matrix base)
 set(ATRIUM_ALLOWED_store base matrix)
 set(ATRIUM_ALLOWED_homeserver base net matrix store)
-set(ATRIUM_ALLOWED_app base net matrix store homeserver)
+set(ATRIUM_ALLOWED_rtcauth base net matrix store)
+set(ATRIUM_ALLOWED_app base net matrix store homeserver rtcauth)
 
 # atrium_library(NAME SOURCES ... DEPS <atrium libs> EXTERNAL <other targets>)
 function(atrium_library name)

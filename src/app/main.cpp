@@ -1,17 +1,22 @@
 // The `atrium` command: `serve` runs the server roles, `register-user`
-// creates an account for admins.
+// creates an account for admins, `verify-token` checks a LiveKit token.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <iostream>
 
+#include "app/auth_role.hpp"
+#include "app/rtc_adapters.hpp"
 #include "base/config.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "homeserver/homeserver.hpp"
 #include "matrix/ids.hpp"
+#include "net/http_client.hpp"
 #include "net/server.hpp"
+#include "rtcauth/jwt.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -44,13 +49,35 @@ std::string database_path(const Config& config) {
   return (std::filesystem::path(config.data_dir) / "homeserver.db").string();
 }
 
-int serve(const Config& config) {
+// Which roles `atrium serve` runs (--roles homeserver,auth,sfu; default all).
+struct Roles {
+  bool homeserver = true;
+  bool auth = true;
+  bool sfu = true;  // accepted, but there is no SFU role yet
+};
+
+Roles parse_roles(const std::string& list) {
+  Roles roles{false, false, false};
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string role = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (role == "homeserver") roles.homeserver = true;
+    else if (role == "auth") roles.auth = true;
+    else if (role == "sfu") roles.sfu = true;
+    else throw std::runtime_error("--roles: unknown role '" + role + "' (known: homeserver, auth, sfu)");
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (!roles.homeserver && !roles.auth && !roles.sfu) throw std::runtime_error("--roles: no role given");
+  return roles;
+}
+
+int serve(Config config, const Roles& roles) {
   atrium::log::init(config.log_level);
   auto log = atrium::log::get("main");
   std::filesystem::create_directories(config.data_dir);
-  auto store = atrium::store::open_sqlite_store(database_path(config));
-  auto key = atrium::homeserver::load_or_create_signing_key(
-      (std::filesystem::path(config.data_dir) / "signing.key").string());
+  if (roles.sfu) log->info("msg=\"the sfu role is not built yet; ignoring it\"");
 
   atrium::net::Router router;
   atrium::net::ServerOptions options;
@@ -61,17 +88,79 @@ int serve(const Config& config) {
   atrium::net::HttpServer server(options, router);
   server.listen();
 
-  atrium::homeserver::Homeserver homeserver(config, *store, std::move(key), server.scheduler());
-  homeserver.register_routes(router);
-
   std::string url = "http://" + config.listen_host() + ":" + std::to_string(server.bound_port());
-  log->info("msg=\"listening\" url={} server_name={} data_dir={} registration={}", url,
-            config.server_name, config.data_dir, config.registration_enabled() ? "open" : "closed");
+  std::string public_base = config.public_baseurl.empty() ? url : config.public_baseurl;
+  while (!public_base.empty() && public_base.back() == '/') public_base.pop_back();
+  // Clients discover the auth service through the homeserver: point at ourselves.
+  if (roles.auth && roles.homeserver && config.rtc_transports.empty()) {
+    config.rtc_transports.push_back(
+        {{"type", "livekit"}, {"livekit_service_url", public_base + "/livekit/jwt"}});
+  }
+
+  std::unique_ptr<atrium::store::Store> store;
+  std::unique_ptr<atrium::net::HttpClient> push_client;  // outlives the homeserver
+  std::unique_ptr<atrium::homeserver::Homeserver> homeserver;
+  std::unique_ptr<atrium::app::LocalMatrixVerifier> local_verifier;
+  std::unique_ptr<atrium::app::LocalDelayedEventActions> local_actions;
+  if (roles.homeserver) {
+    store = atrium::store::open_sqlite_store(database_path(config));
+    auto key = atrium::homeserver::load_or_create_signing_key(
+        (std::filesystem::path(config.data_dir) / "signing.key").string());
+    homeserver = std::make_unique<atrium::homeserver::Homeserver>(config, *store, std::move(key),
+                                                                 server.scheduler());
+    homeserver->register_routes(router);
+    push_client = atrium::net::make_http_client(server);  // pushers -> push gateways
+    homeserver->set_http_client(push_client.get());
+    local_verifier = std::make_unique<atrium::app::LocalMatrixVerifier>(*homeserver);
+    local_actions = std::make_unique<atrium::app::LocalDelayedEventActions>(*homeserver);
+  } else {
+    router.add(atrium::net::Method::get, "/health", [](atrium::net::Request&, atrium::net::Respond respond) {
+      atrium::net::Response ok;
+      ok.content_type = "text/plain";
+      ok.body = "OK";
+      respond(std::move(ok));
+    });
+  }
+  std::unique_ptr<atrium::app::AuthRole> auth;
+  if (roles.auth) {
+    auth = std::make_unique<atrium::app::AuthRole>(config, server, public_base, local_verifier.get(),
+                                                    local_actions.get());
+    auth->register_routes(router, !roles.homeserver);
+    auth->start();
+  }
+
+  log->info("msg=\"listening\" url={} server_name={} data_dir={} registration={} roles={}{}{}", url,
+            config.server_name, config.data_dir, config.registration_enabled() ? "open" : "closed",
+            roles.homeserver ? "homeserver," : "", roles.auth ? "auth," : "", roles.sfu ? "sfu" : "");
   std::cout << "atrium is running: open " << url << " (server name " << config.server_name << ")"
             << std::endl;
-  server.run([&] { homeserver.shutdown(); });
-  store->close();
+  server.run([&] {
+    if (homeserver) homeserver->shutdown();
+    if (auth) auth->shutdown();
+  });
+  if (store) store->close();
   log->info("msg=\"stopped\"");
+  return 0;
+}
+
+// `atrium verify-token`: the SFU-side parser on the command line. Prints the
+// claims as JSON and exits 0, or prints why not and exits 1.
+int verify_token(const std::string& key, const std::string& secret, const std::string& token) {
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto result = atrium::rtcauth::verify_token(
+      token,
+      [&](std::string_view k) -> std::optional<std::string> {
+        if (k == key) return secret;
+        return std::nullopt;
+      },
+      now);
+  if (!result.claims) {
+    std::cerr << "atrium: invalid token: " << result.error << "\n";
+    return 1;
+  }
+  std::cout << atrium::rtcauth::claims_to_json(*result.claims) << "\n";
   return 0;
 }
 
@@ -118,6 +207,8 @@ int main(int argc, char** argv) {
   auto* serve_cmd = app.add_subcommand("serve", "Run the server");
   add_common_flags(serve_cmd, serve_flags);
   serve_cmd->add_option("--listen", serve_flags.listen, "HTTP listen address host:port (default: 127.0.0.1:8008)");
+  std::string roles = "homeserver,auth,sfu";
+  serve_cmd->add_option("--roles", roles, "Comma list of roles: homeserver, auth, sfu (default: all)");
 
   Overrides reg_flags;
   std::string user, password;
@@ -128,13 +219,20 @@ int main(int argc, char** argv) {
   reg_cmd->add_option("--password", password, "Password")->required();
   reg_cmd->add_flag("--admin", admin, "Make the user a server admin");
 
+  std::string vt_key, vt_secret, vt_token;
+  auto* vt_cmd = app.add_subcommand("verify-token", "Verify a LiveKit access token and print its claims");
+  vt_cmd->add_option("--key", vt_key, "API key")->required();
+  vt_cmd->add_option("--secret", vt_secret, "API secret")->required();
+  vt_cmd->add_option("token", vt_token, "The JWT")->required();
+
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "atrium 0.1.0\n";
   });
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*serve_cmd) return serve(build_config(serve_flags));
+    if (*serve_cmd) return serve(build_config(serve_flags), parse_roles(roles));
+    if (*vt_cmd) return verify_token(vt_key, vt_secret, vt_token);
     if (*reg_cmd) return register_user(build_config(reg_flags), user, password, admin);
   } catch (const std::exception& e) {
     std::cerr << "atrium: " << e.what() << "\n";

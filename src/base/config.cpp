@@ -29,6 +29,28 @@ void read(const YAML::Node& node, const char* key, T& out) {
   }
 }
 
+void read_rtc_auth(const YAML::Node& node, RtcAuthConfig& out) {
+  if (!node.IsMap()) throw std::runtime_error("config: 'rtc_auth' must be a map");
+  static const char* kKnown[] = {"livekit_url", "livekit_key", "livekit_secret", "livekit_key_file",
+                                 "livekit_secret_file", "full_access_homeservers",
+                                 "token_lifetime_s", "homeserver_urls", "insecure_skip_verify_tls"};
+  for (const auto& kv : node) {
+    auto key = kv.first.as<std::string>();
+    bool known = false;
+    for (auto* k : kKnown) known |= key == k;
+    if (!known) throw std::runtime_error("config: unknown key 'rtc_auth." + key + "'");
+  }
+  read(node, "livekit_url", out.livekit_url);
+  read(node, "livekit_key", out.livekit_key);
+  read(node, "livekit_secret", out.livekit_secret);
+  read(node, "livekit_key_file", out.livekit_key_file);
+  read(node, "livekit_secret_file", out.livekit_secret_file);
+  read(node, "full_access_homeservers", out.full_access_homeservers);
+  read(node, "token_lifetime_s", out.token_lifetime_s);
+  read(node, "homeserver_urls", out.homeserver_urls);
+  read(node, "insecure_skip_verify_tls", out.insecure_skip_verify_tls);
+}
+
 void read_rate(const YAML::Node& node, const char* key, RateLimit& out) {
   if (auto v = node[key]) {
     if (!v.IsMap()) throw std::runtime_error(std::string("config: '") + key + "' must be a map");
@@ -71,7 +93,7 @@ Config load_config_file(const std::string& path) {
                                  "enable_registration", "http_threads", "log_level",
                                  "max_request_body", "rate_limits", "max_event_delay_ms",
                                  "max_delayed_events_per_user", "openid_token_lifetime_ms",
-                                 "rtc_transports"};
+                                 "rtc_transports", "rtc_auth"};
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
     bool known = false;
@@ -110,6 +132,7 @@ Config load_config_file(const std::string& path) {
       c.rtc_transports.push_back(std::move(transport));
     }
   }
+  if (auto auth = root["rtc_auth"]) read_rtc_auth(auth, c.rtc_auth);
   if (auto rl = root["rate_limits"]) {
     read_rate(rl, "login", c.rc_login);
     read_rate(rl, "registration", c.rc_registration);
@@ -141,6 +164,12 @@ void validate_config(const Config& c) {
     throw std::runtime_error("config: max_delayed_events_per_user must be at least 1");
   if (c.openid_token_lifetime_ms < 1000)
     throw std::runtime_error("config: openid_token_lifetime_ms must be at least 1000");
+  if (c.rtc_auth.token_lifetime_s < 30 || c.rtc_auth.token_lifetime_s > 86400)
+    throw std::runtime_error("config: rtc_auth.token_lifetime_s must be between 30 and 86400");
+  const auto& skip = c.rtc_auth.insecure_skip_verify_tls;
+  if (!skip.empty() && skip != "YES_I_KNOW_WHAT_I_AM_DOING")
+    throw std::runtime_error(
+        "config: rtc_auth.insecure_skip_verify_tls must be empty or YES_I_KNOW_WHAT_I_AM_DOING");
 }
 
 }  // namespace atrium

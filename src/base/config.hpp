@@ -14,6 +14,28 @@ struct RateLimit {
   double burst = 0;
 };
 
+// The RTC auth service (what lk-jwt-service does): YAML map `rtc_auth`.
+struct RtcAuthConfig {
+  // The SFU WebSocket URL handed to clients. Empty: ws(s)://<public base>/livekit/sfu.
+  std::string livekit_url;
+  // LiveKit API key and secret (>= 32 bytes), inline or read from files.
+  // None at all: a pair is generated once and kept in <data_dir>/rtc_auth_key.json.
+  std::string livekit_key;
+  std::string livekit_secret;
+  std::string livekit_key_file;
+  std::string livekit_secret_file;
+  // Servers whose users may publish and get SFU rooms created ("*": all).
+  // Our own server_name is always full access.
+  std::vector<std::string> full_access_homeservers;
+  int64_t token_lifetime_s = 600;
+  // Server name -> base URL for its federation and client APIs, instead of
+  // discovering them through .well-known.
+  std::map<std::string, std::string> homeserver_urls;
+  // Outbound TLS without certificate checks: only with the value
+  // YES_I_KNOW_WHAT_I_AM_DOING (as lk-jwt-service asks).
+  std::string insecure_skip_verify_tls;
+};
+
 struct Config {
   std::string server_name = "localhost";
   std::string listen = "127.0.0.1:8008";  // host:port of the HTTP listener
@@ -31,6 +53,8 @@ struct Config {
   int64_t openid_token_lifetime_ms = 3600 * 1000;
   // Each transport is a flat map, e.g. {type: livekit, livekit_service_url: ...}.
   std::vector<std::map<std::string, std::string>> rtc_transports;
+
+  RtcAuthConfig rtc_auth;
 
   RateLimit rc_login{0.5, 10};
   RateLimit rc_registration{0.5, 10};

@@ -7,7 +7,7 @@ namespace atrium {
 
 namespace {
 // Indexed by Errc; keep in the enum's order.
-constexpr std::array<ErrcInfo, 25> kTable{{
+constexpr std::array<ErrcInfo, 26> kTable{{
     {"M_FORBIDDEN", 403},
     {"M_UNKNOWN_TOKEN", 401},
     {"M_MISSING_TOKEN", 401},
@@ -32,6 +32,7 @@ constexpr std::array<ErrcInfo, 25> kTable{{
     {"M_WEAK_PASSWORD", 400},
     {"M_THREEPID_DENIED", 403},
     {"M_UNAUTHORIZED", 401},
+    {"M_DUPLICATE_ANNOTATION", 400},
     {"M_UNRECOGNIZED", 405},
 }};
 static_assert(kTable.size() == static_cast<size_t>(Errc::method_not_allowed) + 1);

@@ -36,6 +36,7 @@ enum class Errc {
   weak_password,
   threepid_denied,
   unauthorized,
+  duplicate_annotation,
   method_not_allowed,
 };
 

@@ -1,6 +1,7 @@
 #include "homeserver/client_event.hpp"
 
 #include "base/clock.hpp"
+#include "homeserver/relations.hpp"
 
 namespace atrium::homeserver {
 
@@ -59,6 +60,9 @@ json::object client_event(const store::Event& event, store::Reader& reader,
     if (auto redaction = reader.event(event.redacted_by))
       unsigned_["redacted_because"] = format(*redaction, parse_pdu(*redaction), options);
   }
+  if (options.bundle_relations)
+    if (auto bundle = bundled_relations(reader, event, options))
+      unsigned_["m.relations"] = std::move(*bundle);
   return out;
 }
 

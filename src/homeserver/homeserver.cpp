@@ -23,7 +23,16 @@ Homeserver::Homeserver(const Config& config_, store::Store& store_, matrix::Sign
       typing(store_, notifier, scheduler),
       user_data(config_, store_, notifier, rooms),
       sync(store_, notifier, typing),
-      delayed(config_, store_, rooms, scheduler) {
+      delayed(config_, store_, rooms, scheduler),
+      e2ee(store_, notifier),
+      relations(store_),
+      push_rules(store_, notifier),
+      pushers(store_, scheduler),
+      notifications(store_, push_rules, pushers) {
+  rooms.set_append_hook([this](store::Writer& w, const store::Room& room,
+                               const store::Event& event, const json::object& pdu) {
+    notifications.on_appended(w, room, event, pdu);
+  });
   delayed.start();
 }
 
@@ -33,6 +42,9 @@ void Homeserver::register_routes(net::Router& router) {
   routes::add_room_routes(router, *this);
   routes::add_sync_routes(router, *this);
   routes::add_rtc_routes(router, *this);
+  routes::add_e2ee_routes(router, *this);
+  routes::add_relation_routes(router, *this);
+  routes::add_push_routes(router, *this);
 }
 
 matrix::SigningKey load_or_create_signing_key(const std::string& path) {

@@ -7,7 +7,12 @@
 #include "base/thread_pool.hpp"
 #include "homeserver/accounts.hpp"
 #include "homeserver/delayed_events.hpp"
+#include "homeserver/e2ee.hpp"
+#include "homeserver/notifications.hpp"
 #include "homeserver/notifier.hpp"
+#include "homeserver/push_rules.hpp"
+#include "homeserver/pushers.hpp"
+#include "homeserver/relations.hpp"
 #include "homeserver/rooms.hpp"
 #include "homeserver/sync.hpp"
 #include "homeserver/user_data.hpp"
@@ -26,6 +31,8 @@ class Homeserver {
   void register_routes(net::Router& router);
   // Answers parked long-polls; called when the server starts shutting down.
   void shutdown() { notifier.shutdown(); }
+  // The outgoing HTTP client pushers deliver through; until set, pushes wait.
+  void set_http_client(net::HttpClient* client) { pushers.set_http_client(client); }
 
   const Config& config;
   store::Store& store;
@@ -38,6 +45,11 @@ class Homeserver {
   UserDataService user_data;
   SyncService sync;
   DelayedEventService delayed;
+  E2eeService e2ee;
+  RelationService relations;
+  PushRuleService push_rules;
+  PusherService pushers;
+  NotificationService notifications;  // fed by rooms' append hook
 };
 
 // Loads the server's ed25519 signing key from `path`, creating it on first start.

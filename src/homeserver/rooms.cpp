@@ -7,6 +7,7 @@
 #include "base/error.hpp"
 #include "base/random.hpp"
 #include "homeserver/client_event.hpp"
+#include "homeserver/relations.hpp"
 #include "matrix/auth_rules.hpp"
 #include "matrix/ids.hpp"
 #include "matrix/json.hpp"
@@ -99,6 +100,7 @@ store::Event RoomService::append(store::Writer& w, const store::Room& room, json
     w.cancel_delayed_state(room.room_id, row.type, *row.state_key, row.sender, now_ms());
   }
   w.insert_event(row);
+  index_relation(w, row, draft);
 
   if (row.type == "m.room.redaction") {
     // v11 keeps the target in content; older versions at the top level.
@@ -110,8 +112,10 @@ store::Event RoomService::append(store::Writer& w, const store::Room& room, json
                                        victim->redacted_by.empty()) {
       w.redact_event(victim->event_id,
                      json::serialize(matrix::redact(parse_pdu(*victim), version)), event_id);
+      forget_redacted_event(w, *victim);
     }
   }
+  if (append_hook_) append_hook_(w, room, row, draft);
 
   // Everyone who can see the room hears about it, including a user who was
   // just invited, kicked or banned.

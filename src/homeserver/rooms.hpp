@@ -88,6 +88,12 @@ class RoomService {
 
   const Config& config() const { return config_; }
 
+  // Called inside the write job after each appended event (push rules are
+  // evaluated there); may throw to refuse the event. Set once, at start.
+  using AppendHook = std::function<void(store::Writer&, const store::Room&, const store::Event&,
+                                        const json::object& pdu)>;
+  void set_append_hook(AppendHook hook) { append_hook_ = std::move(hook); }
+
   // MSC3757 rooms: a state key starting with '@' must start with a user id
   // (M_BAD_JSON otherwise); whether the sender may write it is an auth rule.
   void check_owned_state_key(const std::string& room_id, const std::string& state_key);
@@ -106,6 +112,7 @@ class RoomService {
   const matrix::SigningKey& key_;
   Notifier& notifier_;
   RateLimiter message_limiter_;
+  AppendHook append_hook_;
 };
 
 }  // namespace atrium::homeserver

@@ -7,6 +7,8 @@
 #include "base/clock.hpp"
 #include "base/error.hpp"
 #include "homeserver/client_event.hpp"
+#include "homeserver/e2ee.hpp"
+#include "homeserver/notifications.hpp"
 #include "homeserver/rooms.hpp"
 #include "matrix/json.hpp"
 
@@ -15,8 +17,6 @@ namespace atrium::homeserver {
 namespace {
 
 constexpr int kDefaultTimelineLimit = 10;
-const std::vector<std::string> kCountedTypes = {"m.room.message", "m.room.encrypted",
-                                                "m.sticker"};
 
 // Sync builds one of these per room; only non-empty parts are sent.
 struct RoomWindow {
@@ -180,18 +180,9 @@ class SyncBuilder {
     return filtered;
   }
 
+  // Notifications the push rules raised after the user's read receipt.
   json::object unread_counts(const std::string& room_id) {
-    int64_t after = 0;
-    for (const char* type : {"m.read", "m.read.private"}) {
-      if (auto rc = r_.receipt(room_id, who_.user_id, type))
-        if (auto e = r_.event(rc->event_id)) after = std::max(after, e->pos);
-    }
-    if (after == 0) {
-      // Never read: count from the user's own join.
-      if (auto m = r_.membership(room_id, who_.user_id)) after = m->pos;
-    }
-    int64_t count = r_.count_events_after(room_id, after, who_.user_id, kCountedTypes);
-    return json::object{{"notification_count", count}, {"highlight_count", 0}};
+    return unread_notifications(r_, room_id, who_.user_id);
   }
 
   static bool has_member_change(const std::vector<store::Event>& state,
@@ -289,17 +280,46 @@ SyncService::Result SyncService::compute(const Requester& who,
   json::array account_data = builder.global_account_data();
   result.has_updates = !join.empty() || !invite.empty() || !leave.empty() || !account_data.empty();
 
+  // To-device inbox: delivered from where the last token left off; the next
+  // sync's token acknowledges (and deletes) what this one delivered.
+  constexpr int kToDeviceBatch = 100;
+  int64_t delivered_from = since ? since->to_device : 0;
+  auto inbox = r->to_device_messages(who.user_id, who.device_id, delivered_from, result.bound,
+                                     kToDeviceBatch);
+  int64_t delivered_to = static_cast<int>(inbox.size()) == kToDeviceBatch ? inbox.back().pos
+                                                                          : result.bound;
+  json::array to_device;
+  for (const auto& m : inbox)
+    to_device.push_back(json::object{{"sender", m.sender},
+                                     {"type", m.type},
+                                     {"content", json::parse(m.content_json)}});
+  json::object device_lists = since ? E2eeService::device_list_delta(*r, who.user_id, since->pos,
+                                                                     result.bound)
+                                    : json::object{{"changed", json::array{}},
+                                                   {"left", json::array{}}};
+  result.has_updates |= !to_device.empty() || !device_lists.at("changed").as_array().empty() ||
+                        !device_lists.at("left").as_array().empty();
+  json::object otk_counts;
+  for (const auto& [alg, n] : r->one_time_key_counts(who.user_id, who.device_id))
+    otk_counts[alg] = n;
+  json::array fallback_types;
+  for (auto& alg : r->unused_fallback_key_algorithms(who.user_id, who.device_id))
+    fallback_types.emplace_back(alg);
+  result.delivered_to_device = delivered_to;
+
   json::object& body = result.body;
-  body["next_batch"] = make_sync_token({result.bound, result.typing});
+  body["next_batch"] = make_sync_token({result.bound, result.typing, delivered_to});
   body["rooms"] = json::object{{"join", std::move(join)},
                                {"invite", std::move(invite)},
                                {"leave", std::move(leave)},
                                {"knock", json::object{}}};
   body["account_data"] = json::object{{"events", std::move(account_data)}};
   body["presence"] = json::object{{"events", json::array{}}};
-  body["to_device"] = json::object{{"events", json::array{}}};
-  body["device_lists"] = json::object{{"changed", json::array{}}, {"left", json::array{}}};
-  body["device_one_time_keys_count"] = json::object{};
+  body["to_device"] = json::object{{"events", std::move(to_device)}};
+  body["device_lists"] = std::move(device_lists);
+  body["device_one_time_keys_count"] = std::move(otk_counts);
+  body["device_unused_fallback_key_types"] = fallback_types;
+  body["org.matrix.msc2732.device_unused_fallback_key_types"] = std::move(fallback_types);
   return result;
 }
 
@@ -307,6 +327,12 @@ void SyncService::sync(const Requester& who, const SyncRequest& request, JsonCom
   std::optional<StreamToken> since;
   if (request.since && !request.since->empty()) since = parse_stream_token(*request.since);
   auto filter = load_filter(who, request.filter);
+  // The client has what the previous answer delivered: drop it from the inbox.
+  if (since && since->to_device > 0) {
+    store_.write([who, upto = since->to_device](
+                     store::Writer& w) { w.ack_to_device(who.user_id, who.device_id, upto); },
+                 [](std::exception_ptr) {});
+  }
   int64_t timeout = std::clamp<int64_t>(request.timeout_ms, 0, 300000);
   wait_and_compute(who, since, std::move(filter), request.full_state, now_ms() + timeout,
                    /*timed_out=*/false, std::move(done));

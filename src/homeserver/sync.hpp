@@ -35,6 +35,7 @@ class SyncService {
     bool has_updates = false;
     int64_t bound = 0;
     int64_t typing = 0;
+    int64_t delivered_to_device = 0;
   };
   Result compute(const Requester& who, const std::optional<StreamToken>& since,
                  const SyncFilter& filter, bool full_state);

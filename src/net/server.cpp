@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "net/detail_io_context.hpp"
 #include "net/detail_logfmt.hpp"
 
 namespace atrium::net {
@@ -608,6 +609,10 @@ Scheduler& HttpServer::scheduler() {
 
 void HttpServer::run(std::function<void()> on_signal) {
   impl_->run(std::move(on_signal));
+}
+
+asio::io_context& detail::IoContextAccess::of(HttpServer& server) {
+  return server.impl_->ioc;
 }
 
 void HttpServer::stop() {

@@ -11,6 +11,10 @@
 
 namespace atrium::net {
 
+namespace detail {
+struct IoContextAccess;  // net/detail_io_context.hpp
+}
+
 // Timers and deferred work for services that must not see Asio.
 class Scheduler {
  public:
@@ -56,6 +60,7 @@ class HttpServer {
   void stop();
 
  private:
+  friend struct detail::IoContextAccess;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

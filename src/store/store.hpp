@@ -11,7 +11,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
+
+#include "store/push_store.hpp"
 
 namespace atrium::store {
 
@@ -109,7 +113,21 @@ struct Receipt {
   int64_t pos = 0;
 };
 
-class Reader {
+// A to-device message waiting in a device's inbox until a sync acknowledges it.
+struct ToDeviceMessage {
+  int64_t pos = 0;
+  std::string sender;
+  std::string type;
+  std::string content_json;
+};
+
+// End-to-end encryption keys are opaque JSON to the server.
+struct OneTimeKey {
+  std::string key_id;  // "signed_curve25519:AAAAHg"
+  std::string key_json;
+};
+
+class Reader : public virtual PushReader {
  public:
   virtual ~Reader() = default;
 
@@ -175,6 +193,34 @@ class Reader {
   // OpenID tokens: the user a token belongs to, if it exists and is unexpired.
   virtual std::optional<std::string> openid_token_user(std::string_view token, int64_t now) = 0;
 
+  // End-to-end encryption: device keys, one-time and fallback keys,
+  // cross-signing keys and signatures, device-list changes, to-device.
+  virtual std::optional<std::string> device_keys(std::string_view user_id,
+                                                 std::string_view device_id) = 0;
+  // device_id -> key JSON for every device of the user that uploaded keys.
+  virtual std::vector<std::pair<std::string, std::string>> devices_keys(
+      std::string_view user_id) = 0;
+  // algorithm -> count of unclaimed one-time keys of a device.
+  virtual std::vector<std::pair<std::string, int64_t>> one_time_key_counts(
+      std::string_view user_id, std::string_view device_id) = 0;
+  virtual std::vector<std::string> unused_fallback_key_algorithms(std::string_view user_id,
+                                                                  std::string_view device_id) = 0;
+  // key_type (master, self_signing, user_signing) -> key JSON.
+  virtual std::optional<std::string> cross_signing_key(std::string_view user_id,
+                                                       std::string_view key_type) = 0;
+  // Signatures others uploaded for `target_id` (a device id or a key's public part):
+  // (signer user, signer key id, signature).
+  virtual std::vector<std::tuple<std::string, std::string, std::string>> key_signatures(
+      std::string_view target_user, std::string_view target_id) = 0;
+  // Users whose keys changed with position in (after, upto].
+  virtual std::vector<std::string> device_list_changes(int64_t after, int64_t upto) = 0;
+  virtual std::vector<ToDeviceMessage> to_device_messages(std::string_view user_id,
+                                                          std::string_view device_id,
+                                                          int64_t after, int64_t upto,
+                                                          int limit) = 0;
+  // Member events (join/leave/ban/invite) in any room with position in (after, upto].
+  virtual std::vector<Membership> membership_changes(int64_t after, int64_t upto) = 0;
+
   // Events after `after_pos` in the room not sent by `user_id` whose type is
   // one of `types` (unread counting).
   virtual int64_t count_events_after(std::string_view room_id, int64_t after_pos,
@@ -182,7 +228,7 @@ class Reader {
                                      const std::vector<std::string>& types) = 0;
 };
 
-class Writer : public virtual Reader {
+class Writer : public virtual Reader, public virtual PushWriter {
  public:
   // The next stream position; positions are unique across all streams.
   virtual int64_t next_pos() = 0;
@@ -226,6 +272,31 @@ class Writer : public virtual Reader {
                                                         std::string_view writer, int64_t now) = 0;
   virtual void insert_openid_token(std::string_view token, std::string_view user_id,
                                    int64_t expires_ts) = 0;
+  virtual void put_device_keys(std::string_view user_id, std::string_view device_id,
+                               std::string_view keys_json) = 0;
+  // Returns false when the key id exists with other content.
+  virtual bool put_one_time_key(std::string_view user_id, std::string_view device_id,
+                                std::string_view key_id, std::string_view key_json) = 0;
+  virtual void put_fallback_key(std::string_view user_id, std::string_view device_id,
+                                std::string_view key_id, std::string_view key_json) = 0;
+  // Takes one key of `algorithm` (a one-time key, else the fallback key, which
+  // stays but is marked used); nullopt when the device has none.
+  virtual std::optional<OneTimeKey> claim_key(std::string_view user_id, std::string_view device_id,
+                                              std::string_view algorithm) = 0;
+  virtual void put_cross_signing_key(std::string_view user_id, std::string_view key_type,
+                                     std::string_view key_json) = 0;
+  virtual void put_key_signature(std::string_view signer_user, std::string_view signer_key_id,
+                                 std::string_view target_user, std::string_view target_id,
+                                 std::string_view signature) = 0;
+  // Records that `user_id`'s keys changed, at a new position.
+  virtual int64_t add_device_list_change(std::string_view user_id) = 0;
+  virtual int64_t queue_to_device(std::string_view user_id, std::string_view device_id,
+                                  std::string_view sender, std::string_view type,
+                                  std::string_view content_json) = 0;
+  // Drops the messages of a device up to `upto` (the client has them).
+  virtual void ack_to_device(std::string_view user_id, std::string_view device_id,
+                             int64_t upto) = 0;
+
   // Housekeeping: finalised delayed events and OpenID tokens older than `before`.
   virtual void prune_expired(int64_t before) = 0;
 };

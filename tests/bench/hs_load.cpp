@@ -4,7 +4,7 @@
 //       Registers users, then measures event send latency and throughput at 1
 //       and 10 concurrent senders, and /sync wake-up latency with 100 and 1000
 //       parked long-polls. Prints a table; --json writes the numbers.
-//   hs_load report [--config SERVER.yaml] RUN.json...
+//   hs_load report [--config SERVER.yaml] [--revision TEXT] RUN.json...
 //       Prints the homeserver section of BENCHMARKS.md (median of the runs).
 //
 // Everything goes over 127.0.0.1 with keep-alive HTTP/1.1; one thread, one
@@ -67,6 +67,7 @@ std::vector<HttpResponse> run_batch(uint16_t port, const std::vector<HttpRequest
   parallel = std::min(parallel, requests.size());
   std::vector<HttpConnection> connections;
   std::vector<size_t> in_flight(parallel);
+  std::vector<bool> busy(parallel, true);
   Epoll epoll;
   size_t next = 0;
   size_t done = 0;
@@ -85,13 +86,13 @@ std::vector<HttpResponse> run_batch(uint16_t port, const std::vector<HttpRequest
       while (auto response = connection.next_response()) {
         responses[in_flight[key]] = std::move(*response);
         ++done;
-        if (next < requests.size()) {
+        busy[key] = next < requests.size();
+        if (busy[key]) {
           in_flight[key] = next;
           connection.send(requests[next++]);
         }
       }
-      if (!open && done < requests.size())
-        throw std::runtime_error("setup: server closed a connection");
+      if (!open && busy[key]) throw std::runtime_error("setup: server closed a connection");
     }
   }
   return responses;
@@ -154,6 +155,15 @@ int64_t server_cpu_ticks(int pid) {
   return utime + stime;
 }
 
+// CPU time the whole machine spent busy (including steal), in clock ticks, from /proc/stat.
+int64_t machine_busy_ticks() {
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  int64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  return user + nice + system + irq + softirq + steal;
+}
+
 double client_cpu_s() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -180,8 +190,10 @@ SendPhase run_send_phase(std::vector<HttpConnection>& connections, std::span<con
   phase.latencies_ns.reserve(static_cast<size_t>(count));
   Epoll epoll;
   std::vector<int64_t> started_ns(connections.size());
+  std::vector<bool> busy(connections.size());
   int issued = 0;
   auto issue = [&](size_t i) {
+    busy[i] = true;
     HttpRequest request{"PUT", send_path + txn_prefix + std::to_string(issued), senders[i].token,
                         message_body(issued)};
     ++issued;
@@ -199,8 +211,10 @@ SendPhase run_send_phase(std::vector<HttpConnection>& connections, std::span<con
     if (ready.empty()) throw std::runtime_error("send: no response within 30 s");
     for (uint64_t key : ready) {
       bool open = connections[key].read_available();
+      const int64_t read_ns = now_ns();
       while (auto response = connections[key].next_response()) {
-        phase.latencies_ns.push_back(now_ns() - started_ns[key]);
+        phase.latencies_ns.push_back(read_ns - started_ns[key]);
+        busy[key] = false;
         ++done;
         if (response->status != 200) {
           if (phase.errors++ == 0)
@@ -209,7 +223,7 @@ SendPhase run_send_phase(std::vector<HttpConnection>& connections, std::span<con
         }
         if (issued < count) issue(key);
       }
-      if (!open && done < count) throw std::runtime_error("send: server closed a connection");
+      if (!open && busy[key]) throw std::runtime_error("send: server closed a connection");
     }
   }
   phase.elapsed_ns = now_ns() - phase_start;
@@ -393,7 +407,7 @@ json::object run_wake_benchmark(uint16_t port, int server_pid, std::span<const U
     for (const auto& poll : polls)
       first_answer_ns = std::min(first_answer_ns, poll.answered_ns);
     for (auto& poll : polls) {
-      // The commit happens before the first poll can be answered: a lower bound.
+      // Spread of the fan-out: how long after the first answer each poll got its own.
       after_first_answer_ns.push_back(poll.answered_ns - first_answer_ns);
       int64_t after_reply = poll.answered_ns - waker_done_ns;
       if (after_reply < 0) ++negative;
@@ -464,8 +478,8 @@ void print_table(const json::object& result) {
                 server_cpu ? server_cpu->to_number<double>() : 0.0);
   }
   std::printf(
-      "\n/sync wake-up, ms to each poll answered: after the send written (upper bound), after the\n"
-      "first poll answered (lower bound), after the send's 200 (before-200 answers count as 0)\n");
+      "\n/sync wake-up, ms to each poll answered: after the send written, after the\n"
+      "first poll answered (spread), after the send's 200 (before-200 answers count as 0)\n");
   std::printf("%6s %7s | %7s %7s %7s | %7s %7s | %7s %7s %6s | %9s %9s\n", "parked", "samples",
               "p50", "p99", "max", "p50", "p99", "p50", "p99", "<200", "last poll", "send 200");
   for (const auto& entry : result.at("wake").as_array()) {
@@ -484,6 +498,8 @@ void print_table(const json::object& result) {
                 static_cast<long long>(w.at("answered_before_send_reply").to_number<int64_t>()),
                 ms("all_answered", "p50_ms"), ms("send_during_wake", "p50_ms"));
   }
+  if (const auto* other = result.if_contains("other_work_cores"))
+    std::printf("\nother work on the machine meanwhile: %.2f cores\n", other->to_number<double>());
   std::fflush(stdout);
 }
 
@@ -499,9 +515,6 @@ int run(const RunOptions& options) {
   // Unique names and transaction ids, so a rerun against the same server does not collide.
   const std::string run_id = "r" + std::to_string(now_ns() % 1000000007);
 
-  // Other work on the machine skews every number: record how busy it was.
-  double load_before = 0;
-  std::ifstream("/proc/loadavg") >> load_before;
   int64_t setup_start = now_ns();
   auto users = register_users(options.port, "bench" + run_id + "u", senders + poller_users + 1);
   std::span<const User> sender_users(users.data(), senders);
@@ -513,9 +526,14 @@ int run(const RunOptions& options) {
   std::fprintf(stderr, "hs_load: setup (%d users, 2 rooms) took %.1f s\n",
                senders + poller_users + 1, setup_s);
 
+  // Other work on the machine skews every number: measure how much CPU it took meanwhile.
+  const int64_t measure_start = now_ns();
+  const int64_t machine_ticks_before = machine_busy_ticks();
+  const int64_t server_ticks_before = options.server_pid ? server_cpu_ticks(options.server_pid) : 0;
+  const double client_cpu_before = client_cpu_s();
+
   json::object result;
   result["setup_s"] = round_us(setup_s);
-  result["loadavg_1m_before"] = load_before;
   json::array send;
   send.push_back(run_send_benchmark(options.port, options.server_pid, sender_users.first(1),
                                     send_room, send_warmup, send_one, run_id));
@@ -529,6 +547,20 @@ int run(const RunOptions& options) {
   }
   result["wake"] = std::move(wake);
 
+  const double measured_s = static_cast<double>(now_ns() - measure_start) / 1e9;
+  const double ticks_per_s = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double machine_cores =
+      static_cast<double>(machine_busy_ticks() - machine_ticks_before) / ticks_per_s / measured_s;
+  const double server_cores =
+      options.server_pid
+          ? static_cast<double>(server_cpu_ticks(options.server_pid) - server_ticks_before) /
+                ticks_per_s / measured_s
+          : 0;
+  const double client_cores = (client_cpu_s() - client_cpu_before) / measured_s;
+  result["machine_busy_cores"] = std::round(machine_cores * 100) / 100;
+  result["other_work_cores"] =
+      std::round(std::max(0.0, machine_cores - server_cores - client_cores) * 100) / 100;
+
   print_table(result);
   if (!options.json_path.empty()) {
     std::ofstream out(options.json_path);
@@ -540,7 +572,7 @@ int run(const RunOptions& options) {
 
 int usage() {
   std::cerr << "usage: hs_load run --port P [--server-pid PID] [--json FILE] [--quick]\n"
-               "       hs_load report [--config SERVER.yaml] RUN.json...\n";
+               "       hs_load report [--config SERVER.yaml] [--revision TEXT] RUN.json...\n";
   return 2;
 }
 
@@ -553,17 +585,19 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   try {
     if (command == "report") {
-      std::string config_path;
+      std::string config_path, revision;
       std::vector<std::string> paths;
       for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--config" && i + 1 < argc)
           config_path = argv[++i];
+        else if (arg == "--revision" && i + 1 < argc)
+          revision = argv[++i];
         else
           paths.push_back(arg);
       }
       if (paths.empty()) return usage();
-      return write_report(paths, config_path, std::cout);
+      return write_report(paths, config_path, revision, std::cout);
     }
     if (command != "run") return usage();
     RunOptions options;

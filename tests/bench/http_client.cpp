@@ -205,13 +205,11 @@ bool HttpConnection::read_available() {
     if (n > 0) {
       parser_.feed(chunk, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < sizeof chunk) return true;
-    } else if (n == 0) {
-      return false;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      return true;
-    } else if (errno != EINTR) {
-      return false;
+      continue;
     }
+    if (n < 0 && errno == EINTR) continue;
+    // Drained for now, or closed by the peer (0) / failed.
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 }
 

@@ -8,8 +8,9 @@
 namespace hs_bench {
 
 // Writes the section, between its marker comments, to `out`. `server_config_path` is the YAML
-// the server ran with (quoted in the method); empty to leave it out. Returns the exit code.
+// the server ran with (quoted in the method) and `revision` names the server source measured;
+// either may be empty to leave it out. Returns the exit code.
 int write_report(const std::vector<std::string>& run_paths, const std::string& server_config_path,
-                 std::ostream& out);
+                 const std::string& revision, std::ostream& out);
 
 }  // namespace hs_bench

@@ -81,7 +81,7 @@ describe("MatrixRTC: matrix-js-sdk sessions in child processes against a real At
     });
   }
 
-  async function spawnMember(label, creds, localpart, deviceId, timings, { mode = "state", room = roomId } = {}) {
+  async function spawnMember(label, localpart, deviceId, timings, { mode = "state", room = roomId } = {}) {
     const dev = await loginDevice(server, localpart, PASSWORD, deviceId);
     assert.equal(dev.device_id, deviceId, `login with device_id ${deviceId}`);
     const m = new RtcMember({
@@ -179,11 +179,11 @@ describe("MatrixRTC: matrix-js-sdk sessions in child processes against a real At
   step(
     "a. two members join the session; each sees both, oldest first, with focus, device and user ids",
     async () => {
-      A = await spawnMember("A alice/ARTC", alice, "alice", "ARTC", T_A);
+      A = await spawnMember("A alice/ARTC", "alice", "ARTC", T_A);
       const started = await A.waitForEvent((e) => e.ev === "started", "session started");
       assert.equal(started.roomVersion, roomVersion, "sdk sees the room version from m.room.create");
       await A.waitJoined();
-      B1 = await spawnMember("B1 bob/BRTC1", bob, "bob", "BRTC1", T_B1);
+      B1 = await spawnMember("B1 bob/BRTC1", "bob", "BRTC1", T_B1);
       await B1.waitJoined();
 
       const expected = [`${alice.user_id}/ARTC`, `${bob.user_id}/BRTC1`];
@@ -310,7 +310,7 @@ describe("MatrixRTC: matrix-js-sdk sessions in child processes against a real At
     "d. a member dies and the server restarts at once: the delayed leave still fires after the restart, not early",
     async (t) => {
       const { delayMs, restartMs } = T_B2;
-      B2 = await spawnMember("B2 bob/BRTC2", bob, "bob", "BRTC2", T_B2);
+      B2 = await spawnMember("B2 bob/BRTC2", "bob", "BRTC2", T_B2);
       await B2.waitJoined();
       const pair = [`${alice.user_id}/ARTC`, `${bob.user_id}/BRTC2`];
       await A.waitForMemberships((l) => JSON.stringify(who(l)) === JSON.stringify(pair), `memberships = ${pair}`);
@@ -364,9 +364,9 @@ describe("MatrixRTC: matrix-js-sdk sessions in child processes against a real At
 
   // ---------------------------------------------------------------- e
   step("e1. sticky (matrix_2_0) members: both seen; the killed one is removed by its delayed sticky leave", async (t) => {
-    S2 = await spawnMember("S2 carol/CSTK (sticky)", carol, "carol", "CSTK", T_S2, { mode: "sticky" });
+    S2 = await spawnMember("S2 carol/CSTK (sticky)", "carol", "CSTK", T_S2, { mode: "sticky" });
     await S2.waitJoined();
-    S1 = await spawnMember("S1 bob/BSTK (sticky)", bob, "bob", "BSTK", T_S1, { mode: "sticky" });
+    S1 = await spawnMember("S1 bob/BSTK (sticky)", "bob", "BSTK", T_S1, { mode: "sticky" });
     await S1.waitJoined();
     const three = [`${alice.user_id}/ARTC`, `${carol.user_id}/CSTK`, `${bob.user_id}/BSTK`];
     const is3 = (l) => JSON.stringify(who(l)) === JSON.stringify(three);
@@ -508,7 +508,7 @@ describe("MatrixRTC: matrix-js-sdk sessions in child processes against a real At
     assert.equal(inv.status, 200, describeResponse(inv));
     const j = await api(`/_matrix/client/v3/join/${enc(roomId)}`, { method: "POST", token: dave.access_token, body: {} });
     assert.equal(j.status, 200, describeResponse(j));
-    const D = await spawnMember("D dave/DLATE", dave, "dave", "DLATE", { delayMs: 10000, restartMs: 2500 });
+    const D = await spawnMember("D dave/DLATE", "dave", "DLATE", { delayMs: 10000, restartMs: 2500 });
     // The very first report (before D's own join) must already hold carol's sticky membership.
     const first = await D.waitForEvent((e) => e.ev === "memberships", "first memberships report");
     assert.deepEqual(who(first.memberships), [`${alice.user_id}/ARTC`, `${carol.user_id}/CSTK`], "late joiner's initial view");
@@ -574,7 +574,7 @@ describe("MatrixRTC: matrix-js-sdk sessions in child processes against a real At
     });
     assert.equal(cr.status, 200, `createRoom msc3757.11: ${describeResponse(cr)}`);
     const ownedRoom = cr.body.room_id;
-    OWN = await spawnMember("OWN alice/AOWN", alice, "alice", "AOWN", T_OWN, { room: ownedRoom });
+    OWN = await spawnMember("OWN alice/AOWN", "alice", "AOWN", T_OWN, { room: ownedRoom });
     const started = await OWN.waitForEvent((e) => e.ev === "started", "session started");
     assert.equal(started.roomVersion, "org.matrix.msc3757.11");
     const joined = await OWN.waitJoined();

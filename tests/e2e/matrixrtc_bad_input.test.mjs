@@ -296,15 +296,22 @@ describe("MatrixRTC bad input: exact status + errcode from a real Atrium", { tim
     expectError(await api(path, { method: "POST", body: {} }), 401, "M_MISSING_TOKEN", "no token");
   });
 
-  check("GET /rtc/transports without a token -> 401 M_MISSING_TOKEN; with none configured -> 200", async () => {
+  check("GET /rtc/transports without a token -> 401 M_MISSING_TOKEN; authed -> the same list as .well-known rtc_foci", async () => {
     const p = "/_matrix/client/unstable/org.matrix.msc4143/rtc/transports";
     expectError(await api(p), 401, "M_MISSING_TOKEN");
+    // No rtc_transports in this config: the server may advertise its built-in auth service
+    // (or nothing); either way the shape must be right and match .well-known.
     const r = await api(p, { token: alice.access_token });
     assert.equal(r.status, 200, describeResponse(r));
-    assert.ok(
-      r.body && (r.body.rtc_transports === undefined || (Array.isArray(r.body.rtc_transports) && r.body.rtc_transports.length === 0)),
-      `no transports configured: {} or {"rtc_transports":[]}: ${describeResponse(r)}`,
-    );
+    const list = r.body?.rtc_transports ?? [];
+    assert.ok(Array.isArray(list), `rtc_transports is a list: ${describeResponse(r)}`);
+    for (const t of list) {
+      assert.equal(typeof t.type, "string", `transport type: ${describeResponse(r)}`);
+      if (t.type === "livekit") assert.match(t.livekit_service_url ?? "", /^https?:\/\//, `livekit_service_url: ${describeResponse(r)}`);
+    }
+    const wk = await api("/.well-known/matrix/client");
+    assert.equal(wk.status, 200, describeResponse(wk));
+    assert.deepEqual(wk.body?.["org.matrix.msc4143.rtc_foci"] ?? [], list, `well-known rtc_foci = transports: ${wk.text}`);
   });
 
   check("the server is still healthy after all of the above", async () => {

@@ -74,14 +74,7 @@ void add_misc_routes(net::Router& router, Homeserver& hs) {
              authed(hs, [](const Requester&, net::Request&, net::Respond respond) {
                respond(ok_json(json::object{}));
              }));
-  // Push rules: the empty rule set until push rules are implemented.
-  router.add(Method::get, std::string(kClient) + "/pushrules/{scope?}",
-             authed(hs, [](const Requester&, net::Request&, net::Respond respond) {
-               json::object rules{{"override", json::array{}}, {"content", json::array{}},
-                                  {"room", json::array{}},     {"sender", json::array{}},
-                                  {"underride", json::array{}}};
-               respond(ok_json(json::object{{"global", std::move(rules)}}));
-             }));
+  // Push rules live in push_routes.cpp.
 }
 
 }  // namespace atrium::homeserver::routes

@@ -17,6 +17,9 @@ void add_account_routes(net::Router& router, Homeserver& hs);
 void add_room_routes(net::Router& router, Homeserver& hs);
 void add_sync_routes(net::Router& router, Homeserver& hs);
 void add_rtc_routes(net::Router& router, Homeserver& hs);
+void add_e2ee_routes(net::Router& router, Homeserver& hs);
+void add_relation_routes(net::Router& router, Homeserver& hs);
+void add_push_routes(net::Router& router, Homeserver& hs);
 
 // The configured RTC transports as JSON (transports endpoint, .well-known).
 boost::json::array rtc_transports_json(const Config& config);

@@ -68,10 +68,14 @@ DelayedEvent read_delayed(const Statement& st) {
 
 }  // namespace
 
+// The literal `sticky_until > 0` matches the partial index's own condition, so
+// the planner can use it without looking at the bound value (a statement whose
+// plan depends on a binding is re-prepared on every call).
 std::vector<Event> SqliteReader::sticky_events(std::string_view room_id, int64_t after,
                                                int64_t upto, int64_t now) {
   auto st = db_.prepare("SELECT " EVENT_COLUMNS
-                        " FROM events e WHERE e.room_id = ? AND e.sticky_until > ? AND e.pos > ? "
+                        " FROM events e WHERE e.room_id = ? AND e.sticky_until > 0 AND e.sticky_until > ? "
+                        "AND e.pos > ? "
                         "AND e.pos <= ? ORDER BY e.pos");
   st.bind_all(room_id, now, after, upto);
   return read_events(st);
@@ -108,6 +112,98 @@ std::optional<std::string> SqliteReader::openid_token_user(std::string_view toke
   st.bind_all(token, now);
   if (!st.step()) return std::nullopt;
   return st.text(0);
+}
+
+std::optional<std::string> SqliteReader::device_keys(std::string_view user_id,
+                                                     std::string_view device_id) {
+  auto st = db_.prepare("SELECT keys_json FROM device_keys WHERE user_id = ? AND device_id = ?");
+  st.bind_all(user_id, device_id);
+  if (!st.step()) return std::nullopt;
+  return st.text(0);
+}
+
+std::vector<std::pair<std::string, std::string>> SqliteReader::devices_keys(
+    std::string_view user_id) {
+  auto st = db_.prepare(
+      "SELECT device_id, keys_json FROM device_keys WHERE user_id = ? ORDER BY device_id");
+  st.bind_all(user_id);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (st.step()) out.emplace_back(st.text(0), st.text(1));
+  return out;
+}
+
+std::vector<std::pair<std::string, int64_t>> SqliteReader::one_time_key_counts(
+    std::string_view user_id, std::string_view device_id) {
+  auto st = db_.prepare(
+      "SELECT algorithm, COUNT(*) FROM one_time_keys WHERE user_id = ? AND device_id = ? "
+      "GROUP BY algorithm");
+  st.bind_all(user_id, device_id);
+  std::vector<std::pair<std::string, int64_t>> out;
+  while (st.step()) out.emplace_back(st.text(0), st.integer(1));
+  return out;
+}
+
+std::vector<std::string> SqliteReader::unused_fallback_key_algorithms(std::string_view user_id,
+                                                                      std::string_view device_id) {
+  auto st = db_.prepare(
+      "SELECT algorithm FROM fallback_keys WHERE user_id = ? AND device_id = ? AND used = 0 "
+      "ORDER BY algorithm");
+  st.bind_all(user_id, device_id);
+  std::vector<std::string> out;
+  while (st.step()) out.push_back(st.text(0));
+  return out;
+}
+
+std::optional<std::string> SqliteReader::cross_signing_key(std::string_view user_id,
+                                                           std::string_view key_type) {
+  auto st = db_.prepare(
+      "SELECT key_json FROM cross_signing_keys WHERE user_id = ? AND key_type = ?");
+  st.bind_all(user_id, key_type);
+  if (!st.step()) return std::nullopt;
+  return st.text(0);
+}
+
+std::vector<std::tuple<std::string, std::string, std::string>> SqliteReader::key_signatures(
+    std::string_view target_user, std::string_view target_id) {
+  auto st = db_.prepare(
+      "SELECT signer_user, signer_key_id, signature FROM key_signatures WHERE target_user = ? "
+      "AND target_id = ?");
+  st.bind_all(target_user, target_id);
+  std::vector<std::tuple<std::string, std::string, std::string>> out;
+  while (st.step()) out.emplace_back(st.text(0), st.text(1), st.text(2));
+  return out;
+}
+
+std::vector<std::string> SqliteReader::device_list_changes(int64_t after, int64_t upto) {
+  auto st = db_.prepare(
+      "SELECT DISTINCT user_id FROM device_list_changes WHERE pos > ? AND pos <= ?");
+  st.bind_all(after, upto);
+  std::vector<std::string> out;
+  while (st.step()) out.push_back(st.text(0));
+  return out;
+}
+
+std::vector<ToDeviceMessage> SqliteReader::to_device_messages(std::string_view user_id,
+                                                              std::string_view device_id,
+                                                              int64_t after, int64_t upto,
+                                                              int limit) {
+  auto st = db_.prepare(
+      "SELECT pos, sender, type, content_json FROM to_device WHERE user_id = ? AND "
+      "device_id = ? AND pos > ? AND pos <= ? ORDER BY pos LIMIT ?");
+  st.bind_all(user_id, device_id, after, upto, limit);
+  std::vector<ToDeviceMessage> out;
+  while (st.step()) out.push_back({st.integer(0), st.text(1), st.text(2), st.text(3)});
+  return out;
+}
+
+std::vector<Membership> SqliteReader::membership_changes(int64_t after, int64_t upto) {
+  auto st = db_.prepare(
+      "SELECT room_id, state_key, json_extract(pdu_json, '$.content.membership'), event_id, pos, "
+      "0 FROM events WHERE type = 'm.room.member' AND pos > ? AND pos <= ? ORDER BY pos");
+  st.bind_all(after, upto);
+  std::vector<Membership> out;
+  while (st.step()) out.push_back(read_membership(st));
+  return out;
 }
 
 std::optional<User> SqliteReader::user(std::string_view user_id) {

@@ -1,14 +1,15 @@
 #pragma once
 #include "store/sqlite/db.hpp"
+#include "store/sqlite/push_store.hpp"
 #include "store/store.hpp"
 
 namespace atrium::store::sqlite {
 
 // Reader over one connection: used by the pooled read connections and, as
 // the base of SqliteWriter, inside the writer's transaction.
-class SqliteReader : public virtual Reader {
+class SqliteReader : public virtual Reader, public SqlitePushReader {
  public:
-  explicit SqliteReader(Connection& db) : db_(db) {}
+  explicit SqliteReader(Connection& db) : SqlitePushReader(db), db_(db) {}
 
   std::optional<User> user(std::string_view user_id) override;
   std::optional<TokenOwner> token_owner(std::string_view access_token) override;
@@ -49,6 +50,22 @@ class SqliteReader : public virtual Reader {
                                                    std::string_view status) override;
   std::vector<DelayedEvent> scheduled_delayed_events() override;
   std::optional<std::string> openid_token_user(std::string_view token, int64_t now) override;
+  std::optional<std::string> device_keys(std::string_view user_id,
+                                         std::string_view device_id) override;
+  std::vector<std::pair<std::string, std::string>> devices_keys(std::string_view user_id) override;
+  std::vector<std::pair<std::string, int64_t>> one_time_key_counts(
+      std::string_view user_id, std::string_view device_id) override;
+  std::vector<std::string> unused_fallback_key_algorithms(std::string_view user_id,
+                                                          std::string_view device_id) override;
+  std::optional<std::string> cross_signing_key(std::string_view user_id,
+                                               std::string_view key_type) override;
+  std::vector<std::tuple<std::string, std::string, std::string>> key_signatures(
+      std::string_view target_user, std::string_view target_id) override;
+  std::vector<std::string> device_list_changes(int64_t after, int64_t upto) override;
+  std::vector<ToDeviceMessage> to_device_messages(std::string_view user_id,
+                                                  std::string_view device_id, int64_t after,
+                                                  int64_t upto, int limit) override;
+  std::vector<Membership> membership_changes(int64_t after, int64_t upto) override;
   int64_t count_events_after(std::string_view room_id, int64_t after_pos,
                              std::string_view not_sender,
                              const std::vector<std::string>& types) override;

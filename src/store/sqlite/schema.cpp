@@ -142,6 +142,108 @@ CREATE TABLE openid_tokens (
   expires_ts INTEGER NOT NULL
 );
 )sql",
+    // 3: end-to-end encryption plumbing: to-device messages, device and
+    // one-time keys, cross-signing, device list changes.
+    R"sql(
+CREATE TABLE device_keys (
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  keys_json TEXT NOT NULL,
+  PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE one_time_keys (
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  key_json TEXT NOT NULL,
+  PRIMARY KEY (user_id, device_id, key_id)
+);
+CREATE INDEX one_time_keys_alg ON one_time_keys (user_id, device_id, algorithm);
+CREATE TABLE fallback_keys (
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  key_json TEXT NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (user_id, device_id, algorithm)
+);
+CREATE TABLE cross_signing_keys (
+  user_id TEXT NOT NULL,
+  key_type TEXT NOT NULL,
+  key_json TEXT NOT NULL,
+  PRIMARY KEY (user_id, key_type)
+);
+CREATE TABLE key_signatures (
+  signer_user TEXT NOT NULL,
+  signer_key_id TEXT NOT NULL,
+  target_user TEXT NOT NULL,
+  target_id TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  PRIMARY KEY (target_user, target_id, signer_user, signer_key_id)
+);
+CREATE TABLE device_list_changes (
+  pos INTEGER PRIMARY KEY,
+  user_id TEXT NOT NULL
+);
+CREATE TABLE to_device (
+  pos INTEGER PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  type TEXT NOT NULL,
+  content_json TEXT NOT NULL
+);
+CREATE INDEX to_device_inbox ON to_device (user_id, device_id, pos);
+CREATE INDEX events_members ON events (pos) WHERE type = 'm.room.member';
+)sql",
+    // 4: relations (annotations, references, replacements).
+    R"sql(
+CREATE TABLE relations (
+  event_id TEXT PRIMARY KEY,
+  relates_to TEXT NOT NULL,
+  room_id TEXT NOT NULL,
+  rel_type TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  aggregation_key TEXT NOT NULL DEFAULT '',
+  pos INTEGER NOT NULL
+);
+CREATE INDEX relations_parent ON relations (relates_to, pos);
+CREATE INDEX relations_annotation ON relations (relates_to, sender, event_type, aggregation_key)
+  WHERE rel_type = 'm.annotation';
+)sql",
+    // 5: push rules (kept in account data), notification counts, pushers.
+    R"sql(
+CREATE TABLE notifications (
+  user_id TEXT NOT NULL,
+  room_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  pos INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  highlight INTEGER NOT NULL,
+  actions_json TEXT NOT NULL,
+  PRIMARY KEY (user_id, pos)
+);
+CREATE INDEX notifications_room ON notifications (user_id, room_id, pos);
+CREATE INDEX notifications_pos ON notifications (pos);
+CREATE TABLE pushers (
+  user_id TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  pushkey TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  app_display_name TEXT NOT NULL,
+  device_display_name TEXT NOT NULL,
+  profile_tag TEXT NOT NULL DEFAULT '',
+  lang TEXT NOT NULL,
+  data_json TEXT NOT NULL,
+  pushkey_ts INTEGER NOT NULL,
+  last_pos INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (app_id, pushkey, user_id)
+);
+CREATE INDEX pushers_user ON pushers (user_id);
+)sql",
 };
 
 }  // namespace

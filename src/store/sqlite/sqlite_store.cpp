@@ -15,9 +15,10 @@ namespace atrium::store {
 namespace sqlite {
 namespace {
 
-class SqliteWriter final : public SqliteReader, public Writer {
+class SqliteWriter final : public SqliteReader, public Writer, public SqlitePushWriter {
  public:
-  SqliteWriter(Connection& db, int64_t& pos) : SqliteReader(db), pos_(pos) {}
+  SqliteWriter(Connection& db, int64_t& pos)
+      : SqliteReader(db), SqlitePushWriter(db), pos_(pos) {}
 
   std::vector<std::function<void()>> take_after_commit() { return std::move(after_commit_); }
   void discard_after_commit(size_t keep) { after_commit_.resize(keep); }
@@ -57,6 +58,15 @@ class SqliteWriter final : public SqliteReader, public Writer {
         .bind_all(user_id, device_id)
         .exec();
     delete_device_tokens(user_id, device_id);
+    // A deleted device takes its keys and inbox with it; others learn of it
+    // through the device list.
+    bool had_keys = device_keys(user_id, device_id).has_value();
+    for (const char* sql : {"DELETE FROM device_keys WHERE user_id = ? AND device_id = ?",
+                            "DELETE FROM one_time_keys WHERE user_id = ? AND device_id = ?",
+                            "DELETE FROM fallback_keys WHERE user_id = ? AND device_id = ?",
+                            "DELETE FROM to_device WHERE user_id = ? AND device_id = ?"})
+      db_.prepare(sql).bind_all(user_id, device_id).exec();
+    if (had_keys) add_device_list_change(user_id);
   }
 
   void insert_token(std::string_view token, std::string_view user_id,
@@ -212,6 +222,118 @@ class SqliteWriter final : public SqliteReader, public Writer {
         .exec();
   }
 
+  void put_device_keys(std::string_view user_id, std::string_view device_id,
+                       std::string_view keys_json) override {
+    db_.prepare(
+           "INSERT INTO device_keys (user_id, device_id, keys_json) VALUES (?1, ?2, ?3) "
+           "ON CONFLICT (user_id, device_id) DO UPDATE SET keys_json = ?3")
+        .bind_all(user_id, device_id, keys_json)
+        .exec();
+  }
+
+  bool put_one_time_key(std::string_view user_id, std::string_view device_id,
+                        std::string_view key_id, std::string_view key_json) override {
+    {
+      auto st = db_.prepare(
+          "SELECT key_json FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id = ?");
+      st.bind_all(user_id, device_id, key_id);
+      if (st.step()) return st.text(0) == key_json;
+    }
+    auto algorithm = key_id.substr(0, key_id.find(':'));
+    db_.prepare(
+           "INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json) "
+           "VALUES (?, ?, ?, ?, ?)")
+        .bind_all(user_id, device_id, algorithm, key_id, key_json)
+        .exec();
+    return true;
+  }
+
+  void put_fallback_key(std::string_view user_id, std::string_view device_id,
+                        std::string_view key_id, std::string_view key_json) override {
+    auto algorithm = key_id.substr(0, key_id.find(':'));
+    db_.prepare(
+           "INSERT INTO fallback_keys (user_id, device_id, algorithm, key_id, key_json, used) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT (user_id, device_id, algorithm) DO "
+           "UPDATE SET key_id = ?4, key_json = ?5, used = 0")
+        .bind_all(user_id, device_id, algorithm, key_id, key_json)
+        .exec();
+  }
+
+  std::optional<OneTimeKey> claim_key(std::string_view user_id, std::string_view device_id,
+                                      std::string_view algorithm) override {
+    {
+      auto st = db_.prepare(
+          "SELECT key_id, key_json FROM one_time_keys WHERE user_id = ? AND device_id = ? AND "
+          "algorithm = ? ORDER BY key_id LIMIT 1");
+      st.bind_all(user_id, device_id, algorithm);
+      if (st.step()) {
+        OneTimeKey key{st.text(0), st.text(1)};
+        db_.prepare("DELETE FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id = ?")
+            .bind_all(user_id, device_id, key.key_id)
+            .exec();
+        return key;
+      }
+    }
+    auto st = db_.prepare(
+        "SELECT key_id, key_json FROM fallback_keys WHERE user_id = ? AND device_id = ? AND "
+        "algorithm = ?");
+    st.bind_all(user_id, device_id, algorithm);
+    if (!st.step()) return std::nullopt;
+    OneTimeKey key{st.text(0), st.text(1)};
+    db_.prepare("UPDATE fallback_keys SET used = 1 WHERE user_id = ? AND device_id = ? AND "
+                "algorithm = ?")
+        .bind_all(user_id, device_id, algorithm)
+        .exec();
+    return key;
+  }
+
+  void put_cross_signing_key(std::string_view user_id, std::string_view key_type,
+                             std::string_view key_json) override {
+    db_.prepare(
+           "INSERT INTO cross_signing_keys (user_id, key_type, key_json) VALUES (?1, ?2, ?3) "
+           "ON CONFLICT (user_id, key_type) DO UPDATE SET key_json = ?3")
+        .bind_all(user_id, key_type, key_json)
+        .exec();
+  }
+
+  void put_key_signature(std::string_view signer_user, std::string_view signer_key_id,
+                         std::string_view target_user, std::string_view target_id,
+                         std::string_view signature) override {
+    db_.prepare(
+           "INSERT INTO key_signatures (signer_user, signer_key_id, target_user, target_id, "
+           "signature) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (target_user, target_id, "
+           "signer_user, signer_key_id) DO UPDATE SET signature = ?5")
+        .bind_all(signer_user, signer_key_id, target_user, target_id, signature)
+        .exec();
+  }
+
+  int64_t add_device_list_change(std::string_view user_id) override {
+    int64_t pos = next_pos();
+    db_.prepare("INSERT INTO device_list_changes (pos, user_id) VALUES (?, ?)")
+        .bind_all(pos, user_id)
+        .exec();
+    return pos;
+  }
+
+  int64_t queue_to_device(std::string_view user_id, std::string_view device_id,
+                          std::string_view sender, std::string_view type,
+                          std::string_view content_json) override {
+    int64_t pos = next_pos();
+    db_.prepare(
+           "INSERT INTO to_device (pos, user_id, device_id, sender, type, content_json) "
+           "VALUES (?, ?, ?, ?, ?, ?)")
+        .bind_all(pos, user_id, device_id, sender, type, content_json)
+        .exec();
+    return pos;
+  }
+
+  void ack_to_device(std::string_view user_id, std::string_view device_id,
+                     int64_t upto) override {
+    db_.prepare("DELETE FROM to_device WHERE user_id = ? AND device_id = ? AND pos <= ?")
+        .bind_all(user_id, device_id, upto)
+        .exec();
+  }
+
   void prune_expired(int64_t before) override {
     db_.prepare("DELETE FROM delayed_events WHERE status != 'scheduled' AND finalised_ts < ?")
         .bind_all(before)
@@ -308,7 +430,9 @@ class SqliteStore final : public Store {
     int64_t best = 0;
     for (const char* sql : {"SELECT COALESCE(MAX(pos), 0) FROM events",
                             "SELECT COALESCE(MAX(pos), 0) FROM account_data",
-                            "SELECT COALESCE(MAX(pos), 0) FROM receipts"}) {
+                            "SELECT COALESCE(MAX(pos), 0) FROM receipts",
+                            "SELECT COALESCE(MAX(pos), 0) FROM device_list_changes",
+                            "SELECT COALESCE(MAX(pos), 0) FROM to_device"}) {
       auto st = writer_db_.prepare(sql);
       if (st.step()) best = std::max(best, st.integer(0));
     }
@@ -369,8 +493,11 @@ class SqliteStore final : public Store {
       return;
     }
     committed_.store(pos_, std::memory_order_release);
-    for (auto& fn : writer.take_after_commit()) fn();
+    // Answer the writers first: their replies must not queue behind the
+    // wake-ups of every long-poll the hooks notify.
+    auto hooks = writer.take_after_commit();
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+    for (auto& fn : hooks) fn();
   }
 
   std::string path_;
@@ -392,6 +519,12 @@ class SqliteStore final : public Store {
 }  // namespace sqlite
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
+  // Memory statistics take a global mutex on every allocation; we never read them.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   return std::make_unique<sqlite::SqliteStore>(path);

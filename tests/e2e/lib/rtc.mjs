@@ -27,7 +27,13 @@ export async function startServerWithConfig(config, opts = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "atrium-e2e-cfg-"));
   const file = path.join(dir, "atrium.yaml");
   await writeFile(file, JSON.stringify(config, null, 2) + "\n");
-  const server = await startServer({ ...opts, extraArgs: ["--config", file, ...(opts.extraArgs || [])] });
+  let server;
+  try {
+    server = await startServer({ ...opts, extraArgs: ["--config", file, ...(opts.extraArgs || [])] });
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    throw e;
+  }
   server.configFile = file;
   const stop = server.stop.bind(server);
   server.stop = async (o) => {

@@ -76,8 +76,9 @@ class HomeserverTest : public ::testing::Test {
                                        scheduler_);
   }
   void TearDown() override {
-    hs_.reset();
+    // Stop the writer first: its after-commit hooks call into the services.
     store_->close();
+    hs_.reset();
     std::filesystem::remove_all(dir_);
   }
 
@@ -90,6 +91,16 @@ class HomeserverTest : public ::testing::Test {
       else result.set_value(std::move(value));
     });
     return result.get_future().get();
+  }
+
+  // Waits until every write queued so far has committed and run its
+  // after-commit hooks (a later batch starts only after the earlier one's
+  // hooks), then runs what they posted.
+  void flush() {
+    await<json::object>([&](auto done) {
+      store_->write([](store::Writer&) {}, [done](std::exception_ptr e) { done(e, {}); });
+    });
+    scheduler_.drain();
   }
 
   Requester make_user(const std::string& localpart) {

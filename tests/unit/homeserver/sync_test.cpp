@@ -97,7 +97,7 @@ TEST_F(SyncTest, LongPollWakesOnNewEventAndTimesOutOtherwise) {
   EXPECT_FALSE(answer) << "nothing new yet: the poll is parked";
   EXPECT_EQ(hs_->notifier.parked(), 1u);
   send_text(alice, room, "wake", "w");
-  scheduler_.drain();
+  flush();
   ASSERT_TRUE(answer);
   EXPECT_EQ(bodies(*answer, room), std::vector<std::string>{"wake"});
 

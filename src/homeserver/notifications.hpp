@@ -1,0 +1,50 @@
+#pragma once
+// Notifications: when an event is appended, every recipient's push rules are
+// evaluated inside the same write job (a few rules per member, no I/O), and a
+// row is stored for each recipient the rules say to notify. Those rows give
+// /sync's unread_notifications, GET /notifications and the pushers' queue.
+//
+// Recipients: the room's joined members except the sender, and the target of
+// an invite. Counts are rows after the user's read receipt (m.read or
+// m.read.private, whichever is later) and after their current membership
+// began (an invite stops counting once joined); a redacted event's rows are
+// dropped.
+#include <optional>
+#include <string>
+
+#include "homeserver/common.hpp"
+#include "homeserver/push_rules.hpp"
+#include "homeserver/pushers.hpp"
+#include "store/store.hpp"
+
+namespace atrium::homeserver {
+
+class NotificationService {
+ public:
+  NotificationService(store::Store& store, PushRuleService& rules, PusherService& pushers)
+      : store_(store), rules_(rules), pushers_(pushers) {}
+
+  // RoomService's append hook: evaluates and stores, then (after the
+  // commit) hands the notified users to the pushers.
+  void on_appended(store::Writer& w, const store::Room& room, const store::Event& event,
+                   const json::object& pdu);
+
+  // GET /notifications: newest first; `from` is a previous next_token.
+  json::object list(const Requester& who, const std::optional<std::string>& from,
+                    std::optional<int64_t> limit, bool only_highlight);
+
+ private:
+  store::Store& store_;
+  PushRuleService& rules_;
+  PusherService& pushers_;
+};
+
+// The stream position up to which the user has read the room (0: never).
+int64_t read_up_to(store::Reader& r, const std::string& room_id, const std::string& user_id);
+// /sync's {"notification_count", "highlight_count"} for one room.
+json::object unread_notifications(store::Reader& r, const std::string& room_id,
+                                  const std::string& user_id);
+// Unread notifications across the user's joined rooms (push badges).
+int64_t unread_notification_total(store::Reader& r, const std::string& user_id);
+
+}  // namespace atrium::homeserver

@@ -33,7 +33,8 @@ struct Overrides {
 void add_common_flags(CLI::App* cmd, Overrides& o) {
   cmd->add_option("--config", o.config_path, "YAML configuration file");
   cmd->add_option("--server-name", o.server_name, "Matrix server name (default: localhost)");
-  cmd->add_option("--data-dir", o.data_dir, "Folder for the database and keys (default: ./atrium-data)");
+  cmd->add_option("--data-dir", o.data_dir,
+                  "Folder for the database and keys (default: ./atrium-data)");
 }
 
 Config build_config(const Overrides& o) {
@@ -61,15 +62,22 @@ Roles parse_roles(const std::string& list) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
-    std::string role = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (role == "homeserver") roles.homeserver = true;
-    else if (role == "auth") roles.auth = true;
-    else if (role == "sfu") roles.sfu = true;
-    else throw std::runtime_error("--roles: unknown role '" + role + "' (known: homeserver, auth, sfu)");
+    std::string role =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (role == "homeserver")
+      roles.homeserver = true;
+    else if (role == "auth")
+      roles.auth = true;
+    else if (role == "sfu")
+      roles.sfu = true;
+    else
+      throw std::runtime_error("--roles: unknown role '" + role +
+                               "' (known: homeserver, auth, sfu)");
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
-  if (!roles.homeserver && !roles.auth && !roles.sfu) throw std::runtime_error("--roles: no role given");
+  if (!roles.homeserver && !roles.auth && !roles.sfu)
+    throw std::runtime_error("--roles: no role given");
   return roles;
 }
 
@@ -90,7 +98,8 @@ int serve(Config config, const Roles& roles) {
 
   std::string url = "http://" + config.listen_host() + ":" + std::to_string(server.bound_port());
   std::string public_base = config.public_baseurl.empty() ? url : config.public_baseurl;
-  while (!public_base.empty() && public_base.back() == '/') public_base.pop_back();
+  while (!public_base.empty() && public_base.back() == '/')
+    public_base.pop_back();
   // Clients discover the auth service through the homeserver: point at ourselves.
   if (roles.auth && roles.homeserver && config.rtc_transports.empty()) {
     config.rtc_transports.push_back(
@@ -107,31 +116,33 @@ int serve(Config config, const Roles& roles) {
     auto key = atrium::homeserver::load_or_create_signing_key(
         (std::filesystem::path(config.data_dir) / "signing.key").string());
     homeserver = std::make_unique<atrium::homeserver::Homeserver>(config, *store, std::move(key),
-                                                                 server.scheduler());
+                                                                  server.scheduler());
     homeserver->register_routes(router);
     push_client = atrium::net::make_http_client(server);  // pushers -> push gateways
     homeserver->set_http_client(push_client.get());
     local_verifier = std::make_unique<atrium::app::LocalMatrixVerifier>(*homeserver);
     local_actions = std::make_unique<atrium::app::LocalDelayedEventActions>(*homeserver);
   } else {
-    router.add(atrium::net::Method::get, "/health", [](atrium::net::Request&, atrium::net::Respond respond) {
-      atrium::net::Response ok;
-      ok.content_type = "text/plain";
-      ok.body = "OK";
-      respond(std::move(ok));
-    });
+    router.add(atrium::net::Method::get, "/health",
+               [](atrium::net::Request&, atrium::net::Respond respond) {
+                 atrium::net::Response ok;
+                 ok.content_type = "text/plain";
+                 ok.body = "OK";
+                 respond(std::move(ok));
+               });
   }
   std::unique_ptr<atrium::app::AuthRole> auth;
   if (roles.auth) {
-    auth = std::make_unique<atrium::app::AuthRole>(config, server, public_base, local_verifier.get(),
-                                                    local_actions.get());
+    auth = std::make_unique<atrium::app::AuthRole>(config, server, public_base,
+                                                   local_verifier.get(), local_actions.get());
     auth->register_routes(router, !roles.homeserver);
     auth->start();
   }
 
   log->info("msg=\"listening\" url={} server_name={} data_dir={} registration={} roles={}{}{}", url,
             config.server_name, config.data_dir, config.registration_enabled() ? "open" : "closed",
-            roles.homeserver ? "homeserver," : "", roles.auth ? "auth," : "", roles.sfu ? "sfu" : "");
+            roles.homeserver ? "homeserver," : "", roles.auth ? "auth," : "",
+            roles.sfu ? "sfu" : "");
   std::cout << "atrium is running: open " << url << " (server name " << config.server_name << ")"
             << std::endl;
   server.run([&] {
@@ -185,15 +196,18 @@ int register_user(const Config& config, const std::string& user, const std::stri
   }
   std::promise<std::exception_ptr> result;
   try {
-    accounts.create_account(localpart, password, admin,
-                            [&](std::exception_ptr e, boost::json::object) { result.set_value(e); });
+    accounts.create_account(
+        localpart, password, admin,
+        [&](std::exception_ptr e, boost::json::object) { result.set_value(e); });
     if (auto e = result.get_future().get()) std::rethrow_exception(e);
   } catch (const atrium::MatrixError& e) {
-    std::cerr << "atrium: cannot register " << user << ": " << e.what() << " (" << e.code() << ")\n";
+    std::cerr << "atrium: cannot register " << user << ": " << e.what() << " (" << e.code()
+              << ")\n";
     return 1;
   }
   store->close();
-  std::cout << "registered " << accounts.user_id_for(localpart) << (admin ? " (admin)" : "") << "\n";
+  std::cout << "registered " << accounts.user_id_for(localpart) << (admin ? " (admin)" : "")
+            << "\n";
   return 0;
 }
 
@@ -206,9 +220,11 @@ int main(int argc, char** argv) {
   Overrides serve_flags;
   auto* serve_cmd = app.add_subcommand("serve", "Run the server");
   add_common_flags(serve_cmd, serve_flags);
-  serve_cmd->add_option("--listen", serve_flags.listen, "HTTP listen address host:port (default: 127.0.0.1:8008)");
+  serve_cmd->add_option("--listen", serve_flags.listen,
+                        "HTTP listen address host:port (default: 127.0.0.1:8008)");
   std::string roles = "homeserver,auth,sfu";
-  serve_cmd->add_option("--roles", roles, "Comma list of roles: homeserver, auth, sfu (default: all)");
+  serve_cmd->add_option("--roles", roles,
+                        "Comma list of roles: homeserver, auth, sfu (default: all)");
 
   Overrides reg_flags;
   std::string user, password;
@@ -220,7 +236,8 @@ int main(int argc, char** argv) {
   reg_cmd->add_flag("--admin", admin, "Make the user a server admin");
 
   std::string vt_key, vt_secret, vt_token;
-  auto* vt_cmd = app.add_subcommand("verify-token", "Verify a LiveKit access token and print its claims");
+  auto* vt_cmd =
+      app.add_subcommand("verify-token", "Verify a LiveKit access token and print its claims");
   vt_cmd->add_option("--key", vt_key, "API key")->required();
   vt_cmd->add_option("--secret", vt_secret, "API secret")->required();
   vt_cmd->add_option("token", vt_token, "The JWT")->required();

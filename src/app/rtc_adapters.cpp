@@ -35,7 +35,8 @@ void LocalMatrixVerifier::userinfo(const std::string&, const std::string& access
 void LocalMatrixVerifier::membership(const std::string& room_id, const std::string& user_id,
                                      std::function<void(rtcauth::Membership)> done) {
   auto m = hs_.store.read()->membership(room_id, user_id);
-  done(m && m->membership == "join" ? rtcauth::Membership::joined : rtcauth::Membership::not_joined);
+  done(m && m->membership == "join" ? rtcauth::Membership::joined
+                                    : rtcauth::Membership::not_joined);
 }
 
 void LocalDelayedEventActions::post(const std::string& user_id, const std::string& delay_id,

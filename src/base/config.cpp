@@ -14,7 +14,8 @@ std::pair<std::string, std::string> split_listen(const std::string& listen) {
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
     throw std::runtime_error("listen: expected host:port, got '" + listen + "'");
   std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return {host, listen.substr(colon + 1)};
 }
 
@@ -31,13 +32,15 @@ void read(const YAML::Node& node, const char* key, T& out) {
 
 void read_rtc_auth(const YAML::Node& node, RtcAuthConfig& out) {
   if (!node.IsMap()) throw std::runtime_error("config: 'rtc_auth' must be a map");
-  static const char* kKnown[] = {"livekit_url", "livekit_key", "livekit_secret", "livekit_key_file",
-                                 "livekit_secret_file", "full_access_homeservers",
-                                 "token_lifetime_s", "homeserver_urls", "insecure_skip_verify_tls"};
+  static const char* kKnown[] = {
+      "livekit_url",      "livekit_key",         "livekit_secret",
+      "livekit_key_file", "livekit_secret_file", "full_access_homeservers",
+      "token_lifetime_s", "homeserver_urls",     "insecure_skip_verify_tls"};
   for (const auto& kv : node) {
     auto key = kv.first.as<std::string>();
     bool known = false;
-    for (auto* k : kKnown) known |= key == k;
+    for (auto* k : kKnown)
+      known |= key == k;
     if (!known) throw std::runtime_error("config: unknown key 'rtc_auth." + key + "'");
   }
   read(node, "livekit_url", out.livekit_url);
@@ -61,7 +64,9 @@ void read_rate(const YAML::Node& node, const char* key, RateLimit& out) {
 
 }  // namespace
 
-std::string Config::listen_host() const { return split_listen(listen).first; }
+std::string Config::listen_host() const {
+  return split_listen(listen).first;
+}
 
 uint16_t Config::listen_port() const {
   auto port = split_listen(listen).second;
@@ -89,15 +94,25 @@ Config load_config_file(const std::string& path) {
   Config c;
   if (root.IsNull()) return c;
   if (!root.IsMap()) throw std::runtime_error("config: top level of '" + path + "' must be a map");
-  static const char* kKnown[] = {"server_name", "listen", "data_dir", "public_baseurl",
-                                 "enable_registration", "http_threads", "log_level",
-                                 "max_request_body", "rate_limits", "max_event_delay_ms",
-                                 "max_delayed_events_per_user", "openid_token_lifetime_ms",
-                                 "rtc_transports", "rtc_auth"};
+  static const char* kKnown[] = {"server_name",
+                                 "listen",
+                                 "data_dir",
+                                 "public_baseurl",
+                                 "enable_registration",
+                                 "http_threads",
+                                 "log_level",
+                                 "max_request_body",
+                                 "rate_limits",
+                                 "max_event_delay_ms",
+                                 "max_delayed_events_per_user",
+                                 "openid_token_lifetime_ms",
+                                 "rtc_transports",
+                                 "rtc_auth"};
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
     bool known = false;
-    for (auto* k : kKnown) known |= key == k;
+    for (auto* k : kKnown)
+      known |= key == k;
     if (!known) throw std::runtime_error("config: unknown key '" + key + "'");
   }
   read(root, "server_name", c.server_name);
@@ -118,7 +133,8 @@ Config load_config_file(const std::string& path) {
   if (auto list = root["rtc_transports"]) {
     if (!list.IsSequence()) throw std::runtime_error("config: 'rtc_transports' must be a list");
     for (const auto& item : list) {
-      if (!item.IsMap()) throw std::runtime_error("config: each rtc_transports entry must be a map");
+      if (!item.IsMap())
+        throw std::runtime_error("config: each rtc_transports entry must be a map");
       std::map<std::string, std::string> transport;
       for (const auto& kv : item) {
         if (!kv.second.IsScalar())
@@ -147,7 +163,8 @@ void validate_config(const Config& c) {
   for (char ch : c.server_name) {
     if (!(isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':' ||
           ch == '[' || ch == ']'))
-      throw std::runtime_error("config: server_name '" + c.server_name + "' is not a valid server name");
+      throw std::runtime_error("config: server_name '" + c.server_name +
+                               "' is not a valid server name");
   }
   (void)c.listen_port();
   if (c.data_dir.empty()) throw std::runtime_error("config: data_dir must not be empty");
@@ -155,9 +172,12 @@ void validate_config(const Config& c) {
     throw std::runtime_error("config: http_threads must be between 1 and 64");
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   bool ok = false;
-  for (auto* l : kLevels) ok |= c.log_level == l;
-  if (!ok) throw std::runtime_error("config: log_level must be one of trace, debug, info, warn, error");
-  if (c.max_request_body < 65536) throw std::runtime_error("config: max_request_body must be >= 65536");
+  for (auto* l : kLevels)
+    ok |= c.log_level == l;
+  if (!ok)
+    throw std::runtime_error("config: log_level must be one of trace, debug, info, warn, error");
+  if (c.max_request_body < 65536)
+    throw std::runtime_error("config: max_request_body must be >= 65536");
   if (c.max_event_delay_ms < 1000)
     throw std::runtime_error("config: max_event_delay_ms must be at least 1000");
   if (c.max_delayed_events_per_user < 1)

@@ -2,8 +2,8 @@
 // Server configuration: read from a YAML file, then overridden by command-line
 // flags. Every key and its default is documented in the README.
 #include <cstdint>
-#include <optional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,9 +67,7 @@ struct Config {
   std::string listen_host() const;
   uint16_t listen_port() const;
   bool listens_on_loopback() const;
-  bool registration_enabled() const {
-    return enable_registration.value_or(listens_on_loopback());
-  }
+  bool registration_enabled() const { return enable_registration.value_or(listens_on_loopback()); }
 };
 
 // Throws std::runtime_error with a message naming the key on bad input.

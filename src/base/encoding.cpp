@@ -36,19 +36,26 @@ std::string base64_encode(std::span<const uint8_t> data, bool url_safe, bool pad
 }
 
 std::optional<std::vector<uint8_t>> base64_decode(std::string_view s) {
-  while (!s.empty() && s.back() == '=') s.remove_suffix(1);
+  while (!s.empty() && s.back() == '=')
+    s.remove_suffix(1);
   std::vector<uint8_t> out;
   out.reserve(s.size() * 3 / 4);
   uint32_t acc = 0;
   int bits = 0;
   for (char c : s) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else return std::nullopt;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else
+      return std::nullopt;
     acc = (acc << 6) | uint32_t(v);
     bits += 6;
     if (bits >= 8) {

@@ -38,7 +38,9 @@ constexpr std::array<ErrcInfo, 26> kTable{{
 static_assert(kTable.size() == static_cast<size_t>(Errc::method_not_allowed) + 1);
 }  // namespace
 
-const ErrcInfo& errc_info(Errc e) { return kTable[static_cast<size_t>(e)]; }
+const ErrcInfo& errc_info(Errc e) {
+  return kTable[static_cast<size_t>(e)];
+}
 
 std::string MatrixError::to_json() const {
   boost::json::object o = extra;

@@ -2,8 +2,8 @@
 // One Matrix error type: an errcode from the table in error.cpp, its HTTP
 // status, and a message for the client. Thrown on the control plane only and
 // turned into a JSON reply in exactly one place (net/router).
-#include <cstdint>
 #include <boost/json/object.hpp>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>

@@ -11,7 +11,8 @@ namespace atrium {
 std::string random_letters(size_t len) {
   static constexpr char kLetters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   std::string out(len, 'A');
-  for (auto& c : out) c = kLetters[randombytes_uniform(52)];
+  for (auto& c : out)
+    c = kLetters[randombytes_uniform(52)];
   return out;
 }
 

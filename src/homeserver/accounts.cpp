@@ -101,7 +101,8 @@ void AccountService::register_user(json::object body, const std::string& remote,
   if (auto wait = register_limiter_.take(remote, now_ms())) throw limit_exceeded(wait);
   auto username = matrix::get_string(body, "username").value_or("");
   if (username.empty()) username = "u" + random_letters(10);
-  for (auto& c : username) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : username)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   check_username_available(username);
   if (auto pw = matrix::get_string(body, "password"); pw && pw->size() > 512)
     throw MatrixError(Errc::invalid_param, "Password too long");
@@ -113,7 +114,8 @@ void AccountService::register_user(json::object body, const std::string& remote,
   }
   auto auth_type = matrix::get_string(*auth, "type").value_or("");
   if (auth_type != "m.login.dummy")
-    throw MatrixError(Errc::unrecognized, 400, "Unsupported authentication type '" + auth_type + "'");
+    throw MatrixError(Errc::unrecognized, 400,
+                      "Unsupported authentication type '" + auth_type + "'");
 
   auto password = matrix::get_string(body, "password").value_or("");
   auto device_id = matrix::get_string(body, "device_id");
@@ -166,9 +168,8 @@ void AccountService::check_password(const std::string& user_id, const std::strin
                                     std::function<void(bool)> done) {
   auto user = store_.read()->user(user_id);
   std::string hash = user && !user->deactivated ? user->password_hash : "";
-  blocking_.post([password, hash, done = std::move(done)] {
-    done(verify_password(password, hash));
-  });
+  blocking_.post(
+      [password, hash, done = std::move(done)] { done(verify_password(password, hash)); });
 }
 
 void AccountService::login(json::object body, const std::string& remote, JsonCompletion done) {
@@ -190,17 +191,18 @@ void AccountService::login(json::object body, const std::string& remote, JsonCom
   auto password = matrix::require_string(body, "password");
   std::string user_id = user_id_for(user);
   if (!user.empty() && user[0] != '@')
-    for (auto& c : user_id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : user_id)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto device_id = matrix::get_string(body, "device_id");
   auto display_name = matrix::get_string(body, "initial_device_display_name").value_or("");
-  check_password(user_id, password,
-                 [this, user_id, device_id, display_name, remote, done](bool ok) {
-                   if (!ok)
-                     return done(std::make_exception_ptr(
-                                     MatrixError(Errc::forbidden, "Invalid username or password")),
-                                 {});
-                   issue_login(user_id, device_id, display_name, remote, done);
-                 });
+  check_password(
+      user_id, password, [this, user_id, device_id, display_name, remote, done](bool ok) {
+        if (!ok)
+          return done(
+              std::make_exception_ptr(MatrixError(Errc::forbidden, "Invalid username or password")),
+              {});
+        issue_login(user_id, device_id, display_name, remote, done);
+      });
 }
 
 void AccountService::issue_login(const std::string& user_id, std::optional<std::string> device_id,
@@ -213,10 +215,10 @@ void AccountService::issue_login(const std::string& user_id, std::optional<std::
         auto existing = w.device(user_id, device);
         // Logging in again with a known device id replaces that device's tokens.
         if (existing) w.delete_device_tokens(user_id, device);
-        w.upsert_device(store::Device{user_id, device,
-                                      existing && display_name.empty() ? existing->display_name
-                                                                       : display_name,
-                                      now_ms(), remote});
+        w.upsert_device(
+            store::Device{user_id, device,
+                          existing && display_name.empty() ? existing->display_name : display_name,
+                          now_ms(), remote});
         w.insert_token(token, user_id, device);
       },
       [=, this](std::exception_ptr e) {
@@ -236,7 +238,8 @@ void AccountService::logout(const Requester& who, JsonCompletion done) {
 void AccountService::logout_all(const Requester& who, JsonCompletion done) {
   store_.write(
       [who](store::Writer& w) {
-        for (const auto& d : w.devices(who.user_id)) w.delete_device(who.user_id, d.device_id);
+        for (const auto& d : w.devices(who.user_id))
+          w.delete_device(who.user_id, d.device_id);
       },
       [done](std::exception_ptr e) { done(e, json::object{}); });
 }
@@ -252,7 +255,8 @@ json::object device_json(const store::Device& d) {
 
 json::object AccountService::list_devices(const Requester& who) {
   json::array devices;
-  for (const auto& d : store_.read()->devices(who.user_id)) devices.push_back(device_json(d));
+  for (const auto& d : store_.read()->devices(who.user_id))
+    devices.push_back(device_json(d));
   return json::object{{"devices", std::move(devices)}};
 }
 
@@ -287,7 +291,8 @@ void AccountService::delete_devices(const Requester& who, std::vector<std::strin
       return done(std::make_exception_ptr(MatrixError(Errc::forbidden, "Invalid password")), {});
     store_.write(
         [who, device_ids](store::Writer& w) {
-          for (const auto& id : device_ids) w.delete_device(who.user_id, id);
+          for (const auto& id : device_ids)
+            w.delete_device(who.user_id, id);
         },
         [done](std::exception_ptr e) { done(e, net::Response::json(200, "{}")); });
   });

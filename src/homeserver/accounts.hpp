@@ -39,8 +39,8 @@ class AccountService {
   void update_device(const Requester& who, const std::string& device_id, json::object body,
                      JsonCompletion done);
   // DELETE /devices/{id} and POST /delete_devices: user-interactive auth with the password.
-  void delete_devices(const Requester& who, std::vector<std::string> device_ids,
-                      json::object body, Completion<net::Response> done);
+  void delete_devices(const Requester& who, std::vector<std::string> device_ids, json::object body,
+                      Completion<net::Response> done);
   void change_password(const Requester& who, json::object body, Completion<net::Response> done);
 
   // For `atrium register-user`: creates the account directly. Throws
@@ -55,8 +55,7 @@ class AccountService {
 
   // OpenID: a short-lived token a third party (the RTC auth service) can
   // exchange for the user's id through the federation userinfo endpoint.
-  void request_openid_token(const Requester& who, const std::string& user_id,
-                            JsonCompletion done);
+  void request_openid_token(const Requester& who, const std::string& user_id, JsonCompletion done);
   // Throws M_UNKNOWN_TOKEN for unknown or expired tokens.
   json::object openid_userinfo(const std::string& token);
 

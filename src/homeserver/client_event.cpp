@@ -14,8 +14,10 @@ namespace {
 json::object format(const store::Event& event, const json::object& pdu,
                     const FormatOptions& options) {
   json::object out;
-  if (auto* c = pdu.if_contains("content")) out["content"] = *c;
-  else out["content"] = json::object{};
+  if (auto* c = pdu.if_contains("content"))
+    out["content"] = *c;
+  else
+    out["content"] = json::object{};
   out["event_id"] = event.event_id;
   out["origin_server_ts"] = event.origin_server_ts;
   if (options.include_room_id) out["room_id"] = event.room_id;
@@ -24,7 +26,8 @@ json::object format(const store::Event& event, const json::object& pdu,
   if (event.state_key) out["state_key"] = *event.state_key;
   if (event.type == "m.room.redaction") {
     // v11 moved `redacts` into content; clients still read the top level.
-    if (auto* r = pdu.if_contains("redacts")) out["redacts"] = *r;
+    if (auto* r = pdu.if_contains("redacts"))
+      out["redacts"] = *r;
     else if (auto* c = pdu.if_contains("content"); c && c->is_object())
       if (auto* r2 = c->as_object().if_contains("redacts")) out["redacts"] = *r2;
   }
@@ -70,15 +73,15 @@ json::array client_events(const std::vector<store::Event>& events, store::Reader
                           const FormatOptions& options) {
   json::array out;
   out.reserve(events.size());
-  for (const auto& e : events) out.push_back(client_event(e, reader, options));
+  for (const auto& e : events)
+    out.push_back(client_event(e, reader, options));
   return out;
 }
 
 json::object stripped_state_event(const store::Event& event) {
   auto pdu = parse_pdu(event);
-  json::object out{{"type", event.type},
-                   {"state_key", event.state_key.value_or("")},
-                   {"sender", event.sender}};
+  json::object out{
+      {"type", event.type}, {"state_key", event.state_key.value_or("")}, {"sender", event.sender}};
   if (auto* c = pdu.if_contains("content")) out["content"] = *c;
   return out;
 }

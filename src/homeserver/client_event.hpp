@@ -9,7 +9,7 @@
 namespace atrium::homeserver {
 
 struct FormatOptions {
-  std::string user_id;    // the requester: transaction_id is only theirs
+  std::string user_id;  // the requester: transaction_id is only theirs
   std::string device_id;
   bool include_room_id = true;
   bool bundle_relations = true;  // unsigned["m.relations"] (see relations.hpp)

@@ -50,16 +50,16 @@ void DelayedEventService::start() {
   store_.write([](store::Writer& w) { w.prune_expired(now_ms() - kRetentionMs); },
                [](std::exception_ptr) {});
   auto pending = store_.read()->scheduled_delayed_events();
-  for (const auto& d : pending) arm(d.delay_id, d.send_at());
+  for (const auto& d : pending)
+    arm(d.delay_id, d.send_at());
   if (!pending.empty())
     log::get("delayed")->info("msg=\"re-armed delayed events\" count={}", pending.size());
 }
 
 void DelayedEventService::arm(const std::string& delay_id, int64_t send_at) {
   int64_t wait = std::max<int64_t>(0, send_at - now_ms());
-  auto timer = scheduler_.after(wait, [this, delay_id] {
-    fire(delay_id, false, [](std::exception_ptr, json::object) {});
-  });
+  auto timer = scheduler_.after(
+      wait, [this, delay_id] { fire(delay_id, false, [](std::exception_ptr, json::object) {}); });
   std::lock_guard lock(mutex_);
   if (auto it = timers_.find(delay_id); it != timers_.end()) it->second->cancel();
   timers_[delay_id] = std::move(timer);
@@ -124,7 +124,9 @@ void DelayedEventService::schedule(const Requester& who, const std::string& room
         w.upsert_delayed_event(d);
         w.after_commit([this, id = d.delay_id, at = d.send_at()] { arm(id, at); });
       },
-      [done, result](std::exception_ptr e) { done(e, json::object{{"delay_id", *result}}); });
+      [done, result](std::exception_ptr e) {
+        done(e, json::object{{"delay_id", *result}});
+      });
 }
 
 void DelayedEventService::manage(const std::optional<Requester>& who, const std::string& remote,
@@ -170,9 +172,8 @@ void DelayedEventService::fire(const std::string& delay_id, bool force, JsonComp
           w.after_commit([this, delay_id, at = d->send_at()] { arm(delay_id, at); });
           return;
         }
-        json::object draft{{"type", d->type},
-                           {"sender", d->user_id},
-                           {"content", json::parse(d->content_json)}};
+        json::object draft{
+            {"type", d->type}, {"sender", d->user_id}, {"content", json::parse(d->content_json)}};
         if (d->state_key) draft["state_key"] = *d->state_key;
         if (d->sticky_duration_ms > 0)
           draft["msc4354_sticky"] = json::object{{"duration_ms", d->sticky_duration_ms}};
@@ -185,8 +186,8 @@ void DelayedEventService::fire(const std::string& delay_id, bool force, JsonComp
           // Finalised with the error, as MSC4140 asks: not retried.
           d->status = "failed";
           d->error = std::string(e.code());
-          log->warn("msg=\"delayed event refused\" delay_id={} errcode={} reason=\"{}\"",
-                    delay_id, e.code(), e.what());
+          log->warn("msg=\"delayed event refused\" delay_id={} errcode={} reason=\"{}\"", delay_id,
+                    e.code(), e.what());
         }
         d->finalised_ts = now;
         w.upsert_delayed_event(*d);
@@ -210,9 +211,8 @@ json::object DelayedEventService::list(const Requester& who,
       for (const auto& d : r->delayed_events_of_user(who.user_id, s))
         if (!delay_id || d.delay_id == *delay_id) finalised.push_back(finalised_json(d));
   // `delayed_events` is the older name of the scheduled list.
-  return json::object{{"delayed_events", scheduled},
-                      {"scheduled", scheduled},
-                      {"finalised", std::move(finalised)}};
+  return json::object{
+      {"delayed_events", scheduled}, {"scheduled", scheduled}, {"finalised", std::move(finalised)}};
 }
 
 json::object DelayedEventService::get(const Requester& who, const std::string& delay_id) {

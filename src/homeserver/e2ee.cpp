@@ -97,7 +97,8 @@ void E2eeService::upload_keys(const Requester& who, json::object body, JsonCompl
         for (const auto& [id, key] : one_time)
           if (!w.put_one_time_key(who.user_id, who.device_id, id, key))
             throw MatrixError(Errc::invalid_param, "One-time key " + id + " already exists");
-        for (const auto& [id, key] : fallback) w.put_fallback_key(who.user_id, who.device_id, id, key);
+        for (const auto& [id, key] : fallback)
+          w.put_fallback_key(who.user_id, who.device_id, id, key);
         for (const auto& [alg, n] : w.one_time_key_counts(who.user_id, who.device_id))
           (*counts)[alg] = n;
       },
@@ -113,7 +114,8 @@ json::object E2eeService::query_keys(const Requester& who, const json::object& b
   json::object device_keys, master, self_signing, user_signing, failures;
   for (const auto& [user_v, devices_v] : *wanted) {
     std::string user(user_v);
-    if (!matrix::is_valid_user_id(user)) throw MatrixError(Errc::invalid_param, "Bad user id " + user);
+    if (!matrix::is_valid_user_id(user))
+      throw MatrixError(Errc::invalid_param, "Bad user id " + user);
     if (!devices_v.is_array()) throw MatrixError(Errc::bad_json, "device lists must be arrays");
     std::set<std::string> only;
     for (const auto& d : devices_v.as_array()) {
@@ -154,7 +156,8 @@ void E2eeService::claim_keys(const Requester&, json::object body, JsonCompletion
     require_object_map(devices, "one_time_keys entries");
     for (const auto& [device, algorithm] : devices.as_object()) {
       if (!algorithm.is_string()) throw MatrixError(Errc::bad_json, "algorithms must be strings");
-      claims.emplace_back(std::string(user), std::string(device), std::string(algorithm.as_string()));
+      claims.emplace_back(std::string(user), std::string(device),
+                          std::string(algorithm.as_string()));
     }
   }
   auto result = std::make_shared<json::object>();
@@ -165,8 +168,7 @@ void E2eeService::claim_keys(const Requester&, json::object body, JsonCompletion
           if (!key) continue;
           auto& by_user = (*result)[user];
           if (!by_user.is_object()) by_user = json::object{};
-          by_user.as_object()[device] =
-              json::object{{key->key_id, json::parse(key->key_json)}};
+          by_user.as_object()[device] = json::object{{key->key_id, json::parse(key->key_json)}};
         }
       },
       [result, done](std::exception_ptr e) {
@@ -176,20 +178,26 @@ void E2eeService::claim_keys(const Requester&, json::object body, JsonCompletion
 
 json::object E2eeService::device_list_delta(store::Reader& r, const std::string& user_id,
                                             int64_t from, int64_t to) {
-  auto sharing = users_sharing_rooms(r, user_id);
   std::set<std::string> changed, left;
-  for (const auto& user : r.device_list_changes(from, to))
+  auto key_changes = r.device_list_changes(from, to);
+  auto member_changes = r.membership_changes(from, to);
+  if (key_changes.empty() && member_changes.empty())  // the common case of a sync
+    return json::object{{"changed", json::array{}}, {"left", json::array{}}};
+  auto sharing = users_sharing_rooms(r, user_id);
+  for (const auto& user : key_changes)
     if (sharing.count(user)) changed.insert(user);
   // A new room-mate's devices are news too; a departed one's are not ours to track.
-  for (const auto& m : r.membership_changes(from, to)) {
+  for (const auto& m : member_changes) {
     if (m.membership == "join" && sharing.count(m.user_id) && m.user_id != user_id)
       changed.insert(m.user_id);
     if ((m.membership == "leave" || m.membership == "ban") && !sharing.count(m.user_id))
       left.insert(m.user_id);
   }
   json::array changed_json, left_json;
-  for (const auto& u : changed) changed_json.emplace_back(u);
-  for (const auto& u : left) left_json.emplace_back(u);
+  for (const auto& u : changed)
+    changed_json.emplace_back(u);
+  for (const auto& u : left)
+    left_json.emplace_back(u);
   return json::object{{"changed", std::move(changed_json)}, {"left", std::move(left_json)}};
 }
 
@@ -267,11 +275,12 @@ void E2eeService::upload_signatures(const Requester& who, json::object body, Jso
           auto sharing = users_sharing_rooms(w, user);
           wake.insert(sharing.begin(), sharing.end());
         }
-        w.after_commit([this, wake] {
-          notifier_.notify(std::vector<std::string>(wake.begin(), wake.end()));
-        });
+        w.after_commit(
+            [this, wake] { notifier_.notify(std::vector<std::string>(wake.begin(), wake.end())); });
       },
-      [done](std::exception_ptr e) { done(e, json::object{{"failures", json::object{}}}); });
+      [done](std::exception_ptr e) {
+        done(e, json::object{{"failures", json::object{}}});
+      });
 }
 
 void E2eeService::send_to_device(const Requester& who, const std::string& type,
@@ -286,7 +295,8 @@ void E2eeService::send_to_device(const Requester& who, const std::string& type,
       throw MatrixError(Errc::invalid_param, "'" + std::string(user) + "' is not a valid user id");
     require_object_map(devices, "messages entries");
     for (const auto& [device, content] : devices.as_object()) {
-      if (!content.is_object()) throw MatrixError(Errc::bad_json, "message content must be an object");
+      if (!content.is_object())
+        throw MatrixError(Errc::bad_json, "message content must be an object");
       out.emplace_back(std::string(user), std::string(device), json::serialize(content));
     }
   }
@@ -301,7 +311,8 @@ void E2eeService::send_to_device(const Requester& who, const std::string& type,
           // sender may hold a stale device list.
           std::vector<std::string> targets;
           if (device == "*") {
-            for (const auto& d : w.devices(user)) targets.push_back(d.device_id);
+            for (const auto& d : w.devices(user))
+              targets.push_back(d.device_id);
           } else if (w.device(user, device)) {
             targets.push_back(device);
           }
@@ -310,9 +321,8 @@ void E2eeService::send_to_device(const Requester& who, const std::string& type,
             wake.insert(user);
           }
         }
-        w.after_commit([this, wake] {
-          notifier_.notify(std::vector<std::string>(wake.begin(), wake.end()));
-        });
+        w.after_commit(
+            [this, wake] { notifier_.notify(std::vector<std::string>(wake.begin(), wake.end())); });
       },
       [done](std::exception_ptr e) { done(e, json::object{}); });
 }

@@ -36,8 +36,8 @@ class E2eeService {
   static std::set<std::string> users_sharing_rooms(store::Reader& r, const std::string& user_id);
   // {"changed": [...], "left": [...]}: users whose devices `user_id` should
   // re-query, and users it no longer shares a room with, over (from, to].
-  static json::object device_list_delta(store::Reader& r, const std::string& user_id,
-                                        int64_t from, int64_t to);
+  static json::object device_list_delta(store::Reader& r, const std::string& user_id, int64_t from,
+                                        int64_t to);
 
  private:
   // The key object as others see it: stored JSON plus signatures uploaded later.

@@ -26,7 +26,8 @@ bool glob_match(std::string_view pattern, std::string_view value) {
       return false;
     }
   }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
+  while (p < pattern.size() && pattern[p] == '*')
+    ++p;
   return p == pattern.size();
 }
 
@@ -41,7 +42,8 @@ std::vector<std::string> string_list(const json::object& o, std::string_view key
   if (!a) return out;
   for (const auto& v : *a) {
     if (!v.is_string())
-      throw MatrixError(Errc::bad_json, "filter field '" + std::string(key) + "' must hold strings");
+      throw MatrixError(Errc::bad_json,
+                        "filter field '" + std::string(key) + "' must hold strings");
     out.emplace_back(v.as_string());
   }
   return out;

@@ -29,10 +29,9 @@ Homeserver::Homeserver(const Config& config_, store::Store& store_, matrix::Sign
       push_rules(store_, notifier),
       pushers(store_, scheduler),
       notifications(store_, push_rules, pushers) {
-  rooms.set_append_hook([this](store::Writer& w, const store::Room& room,
-                               const store::Event& event, const json::object& pdu) {
-    notifications.on_appended(w, room, event, pdu);
-  });
+  rooms.set_append_hook(
+      [this](store::Writer& w, const store::Room& room, const store::Event& event,
+             const json::object& pdu) { notifications.on_appended(w, room, event, pdu); });
   delayed.start();
 }
 
@@ -63,13 +62,12 @@ matrix::SigningKey load_or_create_signing_key(const std::string& path) {
   auto tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "ed25519 " << key.version() << " "
-        << base64_encode(std::string_view(seed)) << "\n";
+    out << "ed25519 " << key.version() << " " << base64_encode(std::string_view(seed)) << "\n";
     out.flush();
     if (!out) throw std::runtime_error("cannot write signing key to '" + tmp + "'");
   }
-  std::filesystem::permissions(tmp, std::filesystem::perms::owner_read |
-                                        std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::filesystem::rename(tmp, path);
   return key;
 }

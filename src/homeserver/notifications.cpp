@@ -96,8 +96,7 @@ void NotificationService::on_appended(store::Writer& w, const store::Room& room,
     w.after_commit([this, notified = std::move(notified)] { pushers_.poke(notified); });
 }
 
-json::object NotificationService::list(const Requester& who,
-                                       const std::optional<std::string>& from,
+json::object NotificationService::list(const Requester& who, const std::optional<std::string>& from,
                                        std::optional<int64_t> limit, bool only_highlight) {
   int64_t before = INT64_MAX;
   if (from && !from->empty()) {

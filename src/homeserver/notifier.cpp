@@ -51,10 +51,12 @@ void Notifier::notify(const std::vector<std::string>& user_ids) {
     std::lock_guard lock(mutex_);
     for (const auto& user : user_ids) {
       auto [begin, end] = waiters_.equal_range(user);
-      for (auto it = begin; it != end; ++it) due.push_back(it->second);
+      for (auto it = begin; it != end; ++it)
+        due.push_back(it->second);
     }
   }
-  for (auto& w : due) fire(w, false);
+  for (auto& w : due)
+    fire(w, false);
 }
 
 void Notifier::shutdown() {
@@ -62,9 +64,11 @@ void Notifier::shutdown() {
   {
     std::lock_guard lock(mutex_);
     shut_down_ = true;
-    for (auto& [user, w] : waiters_) all.push_back(w);
+    for (auto& [user, w] : waiters_)
+      all.push_back(w);
   }
-  for (auto& w : all) fire(w, false);
+  for (auto& w : all)
+    fire(w, false);
 }
 
 bool Notifier::shutting_down() const {

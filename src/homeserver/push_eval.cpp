@@ -6,13 +6,15 @@ namespace atrium::homeserver {
 
 namespace {
 
-char fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char fold(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // Letters, digits, '_' and every non-ASCII byte (so UTF-8 letters are words).
 bool is_word(char c) {
   auto u = static_cast<unsigned char>(c);
-  return u >= 0x80 || (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') ||
-         (u >= 'A' && u <= 'Z') || u == '_';
+  return u >= 0x80 || (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
+         u == '_';
 }
 
 bool scalar_equal(const json::value& a, const json::value& b) {
@@ -137,8 +139,10 @@ bool push_glob_matches(std::string_view pattern, std::string_view text, bool wor
     bool alive = false;
     for (size_t k = 0; k < m; ++k) {
       if (!cur[k]) continue;
-      if (star(k)) next[k] = 1, alive = true;
-      else if (one(k) || fold(pattern[k]) == fold(text[i])) next[k + 1] = 1, alive = true;
+      if (star(k))
+        next[k] = 1, alive = true;
+      else if (one(k) || fold(pattern[k]) == fold(text[i]))
+        next[k + 1] = 1, alive = true;
     }
     close(next);
     cur.swap(next);

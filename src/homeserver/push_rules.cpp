@@ -86,12 +86,16 @@ constexpr const char* kDefaultRules = R"json({
 
 void fill_placeholders(json::value& v, const std::string& user_id, const std::string& localpart) {
   if (v.is_string()) {
-    if (v.as_string() == "@USER@") v = user_id;
-    else if (v.as_string() == "@LOCALPART@") v = localpart;
+    if (v.as_string() == "@USER@")
+      v = user_id;
+    else if (v.as_string() == "@LOCALPART@")
+      v = localpart;
   } else if (v.is_array()) {
-    for (auto& e : v.as_array()) fill_placeholders(e, user_id, localpart);
+    for (auto& e : v.as_array())
+      fill_placeholders(e, user_id, localpart);
   } else if (v.is_object()) {
-    for (auto& kv : v.as_object()) fill_placeholders(kv.value(), user_id, localpart);
+    for (auto& kv : v.as_object())
+      fill_placeholders(kv.value(), user_id, localpart);
   }
 }
 
@@ -101,7 +105,9 @@ std::string_view rule_id_of(const json::value& rule) {
   return id && id->is_string() ? std::string_view(id->as_string()) : std::string_view();
 }
 
-bool is_default_id(std::string_view id) { return !id.empty() && id.front() == '.'; }
+bool is_default_id(std::string_view id) {
+  return !id.empty() && id.front() == '.';
+}
 
 void validate_conditions(const json::value& conditions) {
   if (!conditions.is_array()) throw MatrixError(Errc::bad_json, "'conditions' must be an array");
@@ -135,8 +141,10 @@ size_t insertion_index(const json::array& rules, size_t kind,
   const std::optional<std::string>& anchor = before ? before : after;
   if (anchor) {
     if (is_default_id(*anchor))
-      throw MatrixError(Errc::invalid_param, "Rules cannot be placed relative to server-default "
-                                             "rule " + *anchor);
+      throw MatrixError(Errc::invalid_param,
+                        "Rules cannot be placed relative to server-default "
+                        "rule " +
+                            *anchor);
     for (size_t i = 0; i < rules.size(); ++i)
       if (rule_id_of(rules[i]) == *anchor) return before ? i : i + 1;
     throw MatrixError(Errc::not_found, "No rule '" + *anchor + "' to place this rule next to");
@@ -144,8 +152,10 @@ size_t insertion_index(const json::array& rules, size_t kind,
   // After the other user rules: before the first default (master aside).
   size_t i = 0;
   if (kind == kOverride)
-    while (i < rules.size() && rule_id_of(rules[i]) == ".m.rule.master") ++i;
-  while (i < rules.size() && !is_default_id(rule_id_of(rules[i]))) ++i;
+    while (i < rules.size() && rule_id_of(rules[i]) == ".m.rule.master")
+      ++i;
+  while (i < rules.size() && !is_default_id(rule_id_of(rules[i])))
+    ++i;
   return i;
 }
 
@@ -153,7 +163,8 @@ size_t insertion_index(const json::array& rules, size_t kind,
 
 json::object PushRuleset::to_json() const {
   json::object out;
-  for (size_t k = 0; k < kinds.size(); ++k) out[kPushRuleKinds[k]] = kinds[k];
+  for (size_t k = 0; k < kinds.size(); ++k)
+    out[kPushRuleKinds[k]] = kinds[k];
   return out;
 }
 
@@ -166,9 +177,8 @@ json::object* PushRuleset::find(size_t kind, std::string_view rule_id) {
 size_t push_rule_kind(std::string_view kind) {
   for (size_t k = 0; k < kPushRuleKinds.size(); ++k)
     if (kPushRuleKinds[k] == kind) return k;
-  throw MatrixError(Errc::invalid_param,
-                    "Unknown push rule kind '" + std::string(kind) +
-                        "' (override, content, room, sender or underride)");
+  throw MatrixError(Errc::invalid_param, "Unknown push rule kind '" + std::string(kind) +
+                                             "' (override, content, room, sender or underride)");
 }
 
 PushRuleset default_push_rules(const std::string& user_id) {
@@ -192,8 +202,10 @@ PushRuleset merge_push_rules(const std::string& user_id, const json::object* sto
       for (const auto& rule : v->as_array()) {
         auto id = rule_id_of(rule);
         if (id.empty()) continue;
-        if (is_default_id(id)) changed_defaults[std::string(id)] = &rule.as_object();
-        else user_rules.push_back(rule);
+        if (is_default_id(id))
+          changed_defaults[std::string(id)] = &rule.as_object();
+        else
+          user_rules.push_back(rule);
       }
     }
     auto with_changes = [&](json::value rule) {
@@ -211,8 +223,10 @@ PushRuleset merge_push_rules(const std::string& user_id, const json::object* sto
     if (k == kOverride)
       for (; d < defs.size() && rule_id_of(defs[d]) == ".m.rule.master"; ++d)
         merged.push_back(with_changes(defs[d]));
-    for (auto& rule : user_rules) merged.push_back(std::move(rule));
-    for (; d < defs.size(); ++d) merged.push_back(with_changes(defs[d]));
+    for (auto& rule : user_rules)
+      merged.push_back(std::move(rule));
+    for (; d < defs.size(); ++d)
+      merged.push_back(with_changes(defs[d]));
   }
   return out;
 }
@@ -252,8 +266,8 @@ void put_push_rule(PushRuleset& rules, size_t kind, const std::string& rule_id,
   auto* actions = body.if_contains("actions");
   if (!actions) throw MatrixError(Errc::bad_json, "missing field 'actions'");
   validate_push_actions(*actions);
-  json::object rule{{"rule_id", rule_id}, {"default", false}, {"enabled", true},
-                    {"actions", *actions}};
+  json::object rule{
+      {"rule_id", rule_id}, {"default", false}, {"enabled", true}, {"actions", *actions}};
   if (kind == kContent) {
     rule["pattern"] = matrix::require_string(body, "pattern");
   } else if (kind == kOverride || kind == kUnderride) {
@@ -413,8 +427,7 @@ void PushRuleService::put_attribute(const Requester& who, const std::string& sco
     auto enabled = matrix::get_bool(body, "enabled");
     if (!enabled) throw MatrixError(Errc::bad_json, "missing boolean field 'enabled'");
     return modify(
-        who, scope,
-        [=](PushRuleset& rules) { set_push_rule_enabled(rules, k, rule_id, *enabled); },
+        who, scope, [=](PushRuleset& rules) { set_push_rule_enabled(rules, k, rule_id, *enabled); },
         std::move(done));
   }
   if (attribute == "actions") {

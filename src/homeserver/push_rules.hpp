@@ -63,17 +63,16 @@ class PushRuleService {
 
   // GET /pushrules/ ({"global": ...}), /pushrules/global/, .../{kind}/{ruleId}
   // and .../{kind}/{ruleId}/{enabled|actions}. `scope` must be "global".
-  json::object get(const Requester& who, const std::string& scope,
-                   const std::string& kind = {}, const std::string& rule_id = {},
-                   const std::string& attribute = {});
+  json::object get(const Requester& who, const std::string& scope, const std::string& kind = {},
+                   const std::string& rule_id = {}, const std::string& attribute = {});
   void put_rule(const Requester& who, const std::string& scope, const std::string& kind,
                 const std::string& rule_id, json::object body, std::optional<std::string> before,
                 std::optional<std::string> after, JsonCompletion done);
   void delete_rule(const Requester& who, const std::string& scope, const std::string& kind,
                    const std::string& rule_id, JsonCompletion done);
   void put_attribute(const Requester& who, const std::string& scope, const std::string& kind,
-                     const std::string& rule_id, const std::string& attribute,
-                     json::object body, JsonCompletion done);
+                     const std::string& rule_id, const std::string& attribute, json::object body,
+                     JsonCompletion done);
 
   // The user's ruleset for evaluating an event (inside write jobs); cached
   // until the user changes their rules.

@@ -22,8 +22,10 @@ std::string required_string(const json::object& body, std::string_view key) {
 // http(s)://host[:port]/_matrix/push/v1/notify, nothing else.
 void check_gateway_url(const std::string& url) {
   std::string_view rest(url);
-  if (rest.substr(0, 7) == "http://") rest.remove_prefix(7);
-  else if (rest.substr(0, 8) == "https://") rest.remove_prefix(8);
+  if (rest.substr(0, 7) == "http://")
+    rest.remove_prefix(7);
+  else if (rest.substr(0, 8) == "https://")
+    rest.remove_prefix(8);
   else
     throw MatrixError(Errc::invalid_param, "data.url must be an http(s) URL, not '" + url + "'");
   size_t slash = rest.find('/');
@@ -76,17 +78,18 @@ json::object push_gateway_body(store::Reader& r, const store::Pusher& pusher,
                       {"pushkey_ts", pusher.pushkey_ts / 1000},
                       {"data", std::move(data)},
                       {"tweaks", std::move(tweaks)}};
-  json::object out{{"event_id", event->event_id},
-                   {"room_id", event->room_id},
-                   {"prio", urgent ? "high" : "low"},
-                   {"counts", json::object{{"unread", unread_notification_total(r, pusher.user_id)}}},
-                   {"devices", json::array{std::move(device)}}};
+  json::object out{
+      {"event_id", event->event_id},
+      {"room_id", event->room_id},
+      {"prio", urgent ? "high" : "low"},
+      {"counts", json::object{{"unread", unread_notification_total(r, pusher.user_id)}}},
+      {"devices", json::array{std::move(device)}}};
   if (!ids_only) {
     auto pdu = parse_pdu(*event);
     out["type"] = event->type;
     out["sender"] = event->sender;
-    auto sender_name = state_string(r, event->room_id, "m.room.member", event->sender,
-                                    "displayname");
+    auto sender_name =
+        state_string(r, event->room_id, "m.room.member", event->sender, "displayname");
     if (!sender_name.empty()) out["sender_display_name"] = sender_name;
     auto room_name = state_string(r, event->room_id, "m.room.name", "", "name");
     if (!room_name.empty()) out["room_name"] = room_name;
@@ -119,7 +122,8 @@ void PusherService::set_http_client(net::HttpClient* client) {
   // Resume every pusher: what was committed while no client was set, or
   // before a restart, is still waiting after its last_pos.
   later([this] {
-    for (const auto& p : store_.read()->all_pushers()) kick({p.user_id, p.app_id, p.pushkey});
+    for (const auto& p : store_.read()->all_pushers())
+      kick({p.user_id, p.app_id, p.pushkey});
   });
 }
 
@@ -190,7 +194,8 @@ void PusherService::poke(const std::vector<std::string>& user_ids) {
   later([this, user_ids] {
     auto r = store_.read();
     for (const auto& user : user_ids)
-      for (const auto& p : r->pushers_of_user(user)) kick({p.user_id, p.app_id, p.pushkey});
+      for (const auto& p : r->pushers_of_user(user))
+        kick({p.user_id, p.app_id, p.pushkey});
   });
 }
 
@@ -268,13 +273,14 @@ void PusherService::on_response(const Key& key, int64_t pos, const std::string& 
       auto answer = json::parse(response.body);
       if (auto* list = answer.is_object() ? answer.as_object().if_contains("rejected") : nullptr;
           list && list->is_array())
-        for (const auto& k : list->as_array()) rejected |= k.is_string() && k.as_string() == pushkey;
+        for (const auto& k : list->as_array())
+          rejected |= k.is_string() && k.as_string() == pushkey;
     } catch (const std::exception&) {
       // A 2xx without a JSON body still counts as delivered.
     }
     if (rejected) {
-      log->info("msg=\"push gateway rejected pushkey; removing pusher\" user={} app_id={}",
-                user_id, app_id);
+      log->info("msg=\"push gateway rejected pushkey; removing pusher\" user={} app_id={}", user_id,
+                app_id);
       store_.write(
           [key](store::Writer& w) {
             w.delete_pusher(std::get<0>(key), std::get<1>(key), std::get<2>(key));

@@ -148,8 +148,7 @@ json::object RelationService::list(const Requester& who, const std::string& room
 
   json::object out{{"chunk", std::move(chunk)}};
   if (static_cast<int64_t>(rows.size()) == limit)
-    out["next_batch"] =
-        make_position_token(req.backwards ? rows.back().pos - 1 : rows.back().pos);
+    out["next_batch"] = make_position_token(req.backwards ? rows.back().pos - 1 : rows.back().pos);
   if (req.from) out["prev_batch"] = *req.from;
   if (req.recurse) out["recursion_depth"] = q.max_depth;
   return out;

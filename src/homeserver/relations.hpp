@@ -41,8 +41,8 @@ struct RelationsRequest {
   std::optional<std::string> from;  // stream tokens, as /messages and /sync give
   std::optional<std::string> to;
   std::optional<int64_t> limit;
-  bool backwards = true;           // dir=b (the default) or dir=f
-  std::optional<bool> recurse;     // absent: no recursion_depth in the answer
+  bool backwards = true;        // dir=b (the default) or dir=f
+  std::optional<bool> recurse;  // absent: no recursion_depth in the answer
 };
 
 class RelationService {
@@ -51,8 +51,8 @@ class RelationService {
 
   // GET /_matrix/client/v1/rooms/{roomId}/relations/{eventId}[/{relType}[/{eventType}]].
   // 404 M_NOT_FOUND for a parent the user cannot see or that is not in the room.
-  json::object list(const Requester& who, const std::string& room_id,
-                    const std::string& event_id, const RelationsRequest& request);
+  json::object list(const Requester& who, const std::string& room_id, const std::string& event_id,
+                    const RelationsRequest& request);
 
   static constexpr int kDefaultLimit = 50;
   static constexpr int kMaxLimit = 1000;

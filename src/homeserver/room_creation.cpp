@@ -38,14 +38,15 @@ json::object default_power_levels(const std::string& creator, bool private_prese
 
 // Shallow merge at the top level, as the spec's power_level_content_override.
 void merge_into(json::object& base, const json::object& override_) {
-  for (const auto& [k, v] : override_) base[k] = v;
+  for (const auto& [k, v] : override_)
+    base[k] = v;
 }
 
 }  // namespace
 
 void RoomService::create_room(const Requester& who, json::object body, JsonCompletion done) {
-  auto version_id = matrix::get_string(body, "room_version")
-                        .value_or(std::string(matrix::kDefaultRoomVersion));
+  auto version_id =
+      matrix::get_string(body, "room_version").value_or(std::string(matrix::kDefaultRoomVersion));
   const auto* version = matrix::find_room_version(version_id);
   if (!version)
     throw MatrixError(Errc::unsupported_room_version,
@@ -84,14 +85,15 @@ void RoomService::create_room(const Requester& who, json::object body, JsonCompl
   std::set<std::pair<std::string, std::string>> initial_keys;
   if (const json::array* list = matrix::get_array(body, "initial_state")) {
     for (const auto& v : *list) {
-      if (!v.is_object()) throw MatrixError(Errc::bad_json, "initial_state entries must be objects");
+      if (!v.is_object())
+        throw MatrixError(Errc::bad_json, "initial_state entries must be objects");
       const auto& o = v.as_object();
       auto type = matrix::require_string(o, "type");
       auto key = matrix::get_string(o, "state_key").value_or("");
       const auto& content = matrix::require_object(o, "content");
       initial_keys.emplace(type, key);
-      initial_state.push_back(json::object{{"type", type}, {"state_key", key},
-                                           {"content", content}});
+      initial_state.push_back(
+          json::object{{"type", type}, {"state_key", key}, {"content", content}});
     }
   }
   json::object creation_content;
@@ -126,15 +128,18 @@ void RoomService::create_room(const Requester& who, json::object body, JsonCompl
 
         json::object create = creation_content;
         create["room_version"] = version_str;
-        if (!version->v11_rules) create["creator"] = creator;
-        else create.erase("creator");
+        if (!version->v11_rules)
+          create["creator"] = creator;
+        else
+          create.erase("creator");
         state("m.room.create", "", std::move(create));
         state("m.room.member", creator, member_content(w, creator, "join"));
 
         bool private_preset = preset != "public_chat";
         json::object pl = default_power_levels(creator, private_preset);
         if (preset == "trusted_private_chat")
-          for (const auto& invitee : invites) pl["users"].as_object()[invitee] = 100;
+          for (const auto& invitee : invites)
+            pl["users"].as_object()[invitee] = 100;
         merge_into(pl, pl_override);
         state("m.room.power_levels", "", std::move(pl));
 
@@ -144,8 +149,7 @@ void RoomService::create_room(const Requester& who, json::object body, JsonCompl
         }
         unless_initial("m.room.join_rules",
                        json::object{{"join_rule", private_preset ? "invite" : "public"}});
-        unless_initial("m.room.history_visibility",
-                       json::object{{"history_visibility", "shared"}});
+        unless_initial("m.room.history_visibility", json::object{{"history_visibility", "shared"}});
         unless_initial("m.room.guest_access",
                        json::object{{"guest_access", private_preset ? "can_join" : "forbidden"}});
         for (const auto& ev : initial_state)
@@ -156,7 +160,7 @@ void RoomService::create_room(const Requester& who, json::object body, JsonCompl
           state("m.room.topic", "",
                 json::object{{"topic", *topic},
                              {"m.topic", json::array{json::object{{"body", *topic},
-                                                                   {"mimetype", "text/plain"}}}}});
+                                                                  {"mimetype", "text/plain"}}}}});
         for (const auto& invitee : invites) {
           json::object content{{"membership", "invite"}};
           if (is_direct) content["is_direct"] = true;
@@ -167,7 +171,9 @@ void RoomService::create_room(const Requester& who, json::object body, JsonCompl
                               {"content", std::move(content)}});
         }
       },
-      [room_id, done](std::exception_ptr e) { done(e, json::object{{"room_id", room_id}}); });
+      [room_id, done](std::exception_ptr e) {
+        done(e, json::object{{"room_id", room_id}});
+      });
 }
 
 }  // namespace atrium::homeserver

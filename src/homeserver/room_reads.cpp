@@ -22,7 +22,9 @@ std::string history_visibility(store::Reader& r, const std::string& room_id) {
   return "shared";
 }
 
-FormatOptions format_for(const Requester& who) { return {who.user_id, who.device_id, true}; }
+FormatOptions format_for(const Requester& who) {
+  return {who.user_id, who.device_id, true};
+}
 
 }  // namespace
 
@@ -71,7 +73,8 @@ json::object RoomService::room_aliases(const Requester& who, const std::string& 
   require_room(*r, room_id);
   visible_range(*r, room_id, who.user_id);
   json::array aliases;
-  for (auto& a : r->room_aliases(room_id)) aliases.emplace_back(a);
+  for (auto& a : r->room_aliases(room_id))
+    aliases.emplace_back(a);
   return json::object{{"aliases", std::move(aliases)}};
 }
 
@@ -87,8 +90,7 @@ json::object RoomService::get_event(const Requester& who, const std::string& roo
   auto r = store_.read();
   require_room(*r, room_id);
   auto event = r->event(event_id);
-  if (!event || event->room_id != room_id)
-    throw MatrixError(Errc::not_found, "Event not found");
+  if (!event || event->room_id != room_id) throw MatrixError(Errc::not_found, "Event not found");
   auto range = visible_range(*r, room_id, who.user_id);
   if (event->pos <= range.lower || event->pos > range.upper)
     throw MatrixError(Errc::not_found, "Event not found");
@@ -159,8 +161,7 @@ json::object RoomService::joined_members(const Requester& who, const std::string
       const auto& content = pdu.at("content").as_object();
       if (auto* d = content.if_contains("displayname"); d && d->is_string())
         info["display_name"] = *d;
-      if (auto* a = content.if_contains("avatar_url"); a && a->is_string())
-        info["avatar_url"] = *a;
+      if (auto* a = content.if_contains("avatar_url"); a && a->is_string()) info["avatar_url"] = *a;
     }
     joined[m.user_id] = std::move(info);
   }
@@ -172,8 +173,8 @@ json::object RoomService::messages(const Requester& who, const std::string& room
   auto r = store_.read();
   require_room(*r, room_id);
   auto range = visible_range(*r, room_id, who.user_id);
-  int64_t from = q.from ? parse_stream_token(*q.from).pos
-                        : (q.backwards ? store_.committed_pos() : 0);
+  int64_t from =
+      q.from ? parse_stream_token(*q.from).pos : (q.backwards ? store_.committed_pos() : 0);
   int limit = std::clamp(q.limit, 1, 1000);
 
   // The open interval of positions to walk: (lower, upper].
@@ -195,8 +196,10 @@ json::object RoomService::messages(const Requester& who, const std::string& room
     int batch = std::max(limit * 2, 50);
     auto page = r->room_events(room_id, cursor_lo, cursor_hi, q.backwards, batch);
     for (auto& e : page) {
-      if (q.backwards) cursor_hi = e.pos - 1;
-      else cursor_lo = e.pos;
+      if (q.backwards)
+        cursor_hi = e.pos - 1;
+      else
+        cursor_lo = e.pos;
       if (!q.filter.matches(e)) continue;
       chunk.push_back(std::move(e));
       if (static_cast<int>(chunk.size()) == limit) break;
@@ -210,13 +213,13 @@ json::object RoomService::messages(const Requester& who, const std::string& room
 
   json::object out;
   out["start"] = q.from ? *q.from : make_position_token(from);
-  if (!exhausted)
-    out["end"] = make_position_token(q.backwards ? cursor_hi : cursor_lo);
+  if (!exhausted) out["end"] = make_position_token(q.backwards ? cursor_hi : cursor_lo);
   auto opts = format_for(who);
   out["chunk"] = client_events(chunk, *r, opts);
   if (q.filter.lazy_load_members) {
     std::set<std::string> senders;
-    for (const auto& e : chunk) senders.insert(e.sender);
+    for (const auto& e : chunk)
+      senders.insert(e.sender);
     json::array state;
     for (const auto& s : senders)
       if (auto m = r->current_state_event(room_id, "m.room.member", s))
@@ -233,8 +236,7 @@ json::object RoomService::context(const Requester& who, const std::string& room_
   require_room(*r, room_id);
   auto range = visible_range(*r, room_id, who.user_id);
   auto event = r->event(event_id);
-  if (!event || event->room_id != room_id || event->pos <= range.lower ||
-      event->pos > range.upper)
+  if (!event || event->room_id != room_id || event->pos <= range.lower || event->pos > range.upper)
     throw MatrixError(Errc::not_found, "Event not found");
   limit = std::clamp(limit, 0, 100);
   int before_n = limit / 2, after_n = limit - before_n;

@@ -108,10 +108,10 @@ store::Event RoomService::append(store::Writer& w, const store::Room& room, json
     if (auto* r = draft.if_contains("redacts"); r && r->is_string()) target = r->as_string();
     if (auto* c = draft.at("content").as_object().if_contains("redacts"); c && c->is_string())
       target = c->as_string();
-    if (auto victim = w.event(target); victim && victim->room_id == room.room_id &&
-                                       victim->redacted_by.empty()) {
-      w.redact_event(victim->event_id,
-                     json::serialize(matrix::redact(parse_pdu(*victim), version)), event_id);
+    if (auto victim = w.event(target);
+        victim && victim->room_id == room.room_id && victim->redacted_by.empty()) {
+      w.redact_event(victim->event_id, json::serialize(matrix::redact(parse_pdu(*victim), version)),
+                     event_id);
       forget_redacted_event(w, *victim);
     }
   }
@@ -127,9 +127,8 @@ store::Event RoomService::append(store::Writer& w, const store::Room& room, json
   return row;
 }
 
-void RoomService::write_event(const Requester& who, const std::string& room_id,
-                              json::object draft, const std::string& txn_id,
-                              JsonCompletion done) {
+void RoomService::write_event(const Requester& who, const std::string& room_id, json::object draft,
+                              const std::string& txn_id, JsonCompletion done) {
   auto result = std::make_shared<std::string>();
   store_.write(
       [=, this](store::Writer& w) {
@@ -164,8 +163,7 @@ void RoomService::send_event(const Requester& who, const std::string& room_id,
   write_event(who, room_id, std::move(draft), txn_id, std::move(done));
 }
 
-void RoomService::check_owned_state_key(const std::string& room_id,
-                                        const std::string& state_key) {
+void RoomService::check_owned_state_key(const std::string& room_id, const std::string& state_key) {
   if (state_key.empty() || state_key[0] != '@') return;
   auto room = store_.read()->room(room_id);
   if (!room || !version_of(*room).owned_state_keys) return;
@@ -193,8 +191,8 @@ void RoomService::put_state(const Requester& who, const std::string& room_id,
 }
 
 void RoomService::redact(const Requester& who, const std::string& room_id,
-                         const std::string& event_id, const std::string& txn_id,
-                         json::object body, JsonCompletion done) {
+                         const std::string& event_id, const std::string& txn_id, json::object body,
+                         JsonCompletion done) {
   if (auto existing = store_.read()->txn_event(who.user_id, who.device_id, txn_id))
     return done(nullptr, json::object{{"event_id", *existing}});
   auto result = std::make_shared<std::string>();
@@ -226,18 +224,22 @@ void RoomService::redact(const Requester& who, const std::string& room_id,
         json::object content = body;
         const auto& version = version_of(room);
         json::object draft{{"type", "m.room.redaction"}, {"sender", who.user_id}};
-        if (version.v11_rules) content["redacts"] = event_id;
-        else draft["redacts"] = event_id;
+        if (version.v11_rules)
+          content["redacts"] = event_id;
+        else
+          draft["redacts"] = event_id;
         draft["content"] = std::move(content);
         auto event = append(w, room, std::move(draft), who.device_id, txn_id);
         w.insert_txn(who.user_id, who.device_id, txn_id, event.event_id);
         *result = event.event_id;
       },
-      [result, done](std::exception_ptr e) { done(e, json::object{{"event_id", *result}}); });
+      [result, done](std::exception_ptr e) {
+        done(e, json::object{{"event_id", *result}});
+      });
 }
 
-void RoomService::join(const Requester& who, const std::string& room_id_or_alias,
-                       json::object body, JsonCompletion done) {
+void RoomService::join(const Requester& who, const std::string& room_id_or_alias, json::object body,
+                       JsonCompletion done) {
   std::string room_id = room_id_or_alias;
   if (!room_id.empty() && room_id[0] == '#') {
     auto target = store_.read()->alias_target(room_id);
@@ -258,7 +260,9 @@ void RoomService::join(const Requester& who, const std::string& room_id_or_alias
                             {"sender", who.user_id},
                             {"content", std::move(content)}});
       },
-      [room_id, done](std::exception_ptr e) { done(e, json::object{{"room_id", room_id}}); });
+      [room_id, done](std::exception_ptr e) {
+        done(e, json::object{{"room_id", room_id}});
+      });
 }
 
 void RoomService::change_membership(const Requester& who, const std::string& room_id,
@@ -335,7 +339,8 @@ void RoomService::put_alias(const Requester& who, const std::string& alias, json
   store_.write(
       [=, this](store::Writer& w) {
         require_room(w, room_id);
-        if (w.alias_target(alias)) throw MatrixError(Errc::unknown, 409, "Room alias already exists");
+        if (w.alias_target(alias))
+          throw MatrixError(Errc::unknown, 409, "Room alias already exists");
         auto m = w.membership(room_id, who.user_id);
         if (!m || m->membership != "join")
           throw MatrixError(Errc::forbidden, "You must be in the room to add an alias");

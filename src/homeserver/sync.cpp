@@ -20,7 +20,7 @@ constexpr int kDefaultTimelineLimit = 10;
 
 // Sync builds one of these per room; only non-empty parts are sent.
 struct RoomWindow {
-  int64_t after = 0;   // timeline positions (after, upto]
+  int64_t after = 0;  // timeline positions (after, upto]
   int64_t upto = 0;
   bool full_state = false;  // send the state at the start of the timeline
 };
@@ -33,8 +33,7 @@ class SyncBuilder {
     opts_ = FormatOptions{who.user_id, who.device_id, false};
     for (auto& ad : r_.account_data_changes(who.user_id, since ? since->pos : 0, bound))
       (ad.room_id.empty() ? global_account_data_ : room_account_data_[ad.room_id])
-          .push_back(json::object{{"type", ad.type},
-                                  {"content", json::parse(ad.content_json)}});
+          .push_back(json::object{{"type", ad.type}, {"content", json::parse(ad.content_json)}});
   }
 
   json::array global_account_data() {
@@ -77,7 +76,8 @@ class SyncBuilder {
       state = r_.state_changes(m.room_id, w.after, timeline_start - 1);
     }
     std::set<std::string> senders;
-    for (const auto& e : picked) senders.insert(e.sender);
+    for (const auto& e : picked)
+      senders.insert(e.sender);
     std::erase_if(state, [&](const store::Event& e) {
       if (!filter_.state.matches(e)) return true;
       if (filter_.state.lazy_load_members && e.type == "m.room.member")
@@ -89,7 +89,8 @@ class SyncBuilder {
     std::vector<store::Event> sticky =
         r_.sticky_events(m.room_id, w.full_state ? 0 : w.after, w.upto, now_ms());
     std::set<std::string> in_timeline;
-    for (const auto& e : picked) in_timeline.insert(e.event_id);
+    for (const auto& e : picked)
+      in_timeline.insert(e.event_id);
     std::erase_if(sticky, [&](const store::Event& e) { return in_timeline.count(e.event_id) > 0; });
 
     json::object room;
@@ -125,7 +126,7 @@ class SyncBuilder {
     json::array events;
     for (const auto& e : r_.current_state(m.room_id)) {
       static const std::set<std::string> kStripped = {
-          "m.room.create",       "m.room.join_rules", "m.room.name",      "m.room.avatar",
+          "m.room.create",          "m.room.join_rules", "m.room.name", "m.room.avatar",
           "m.room.canonical_alias", "m.room.encryption", "m.room.topic"};
       if (kStripped.count(e.type) || (e.type == "m.room.member" && e.state_key == who_.user_id) ||
           (e.type == "m.room.member" && m.event_id == e.event_id))
@@ -153,12 +154,13 @@ class SyncBuilder {
     int64_t typing_since = since_ ? since_->typing : 0;
     if (auto users = typing_.typing_since(room_id, typing_since)) {
       json::array ids;
-      for (auto& u : *users) ids.emplace_back(u);
+      for (auto& u : *users)
+        ids.emplace_back(u);
       out.push_back(json::object{{"type", "m.typing"},
                                  {"content", json::object{{"user_ids", std::move(ids)}}}});
     }
-    auto receipts = since_ ? r_.receipt_changes(room_id, since_->pos, bound_)
-                           : r_.receipts_of_room(room_id);
+    auto receipts =
+        since_ ? r_.receipt_changes(room_id, since_->pos, bound_) : r_.receipts_of_room(room_id);
     json::object content;
     for (const auto& rc : receipts) {
       if (rc.pos > bound_) continue;
@@ -267,8 +269,8 @@ SyncService::Result SyncService::compute(const Requester& who,
     } else if (m.membership == "invite") {
       if (changed_since || full_state) invite[m.room_id] = builder.invite(m);
     } else if ((m.membership == "leave" || m.membership == "ban") && !m.forgotten) {
-      bool wanted = since ? (changed_since || (full_state && filter.include_leave))
-                          : filter.include_leave;
+      bool wanted =
+          since ? (changed_since || (full_state && filter.include_leave)) : filter.include_leave;
       if (!wanted) continue;
       RoomWindow w;
       w.upto = m.pos;
@@ -286,17 +288,15 @@ SyncService::Result SyncService::compute(const Requester& who,
   int64_t delivered_from = since ? since->to_device : 0;
   auto inbox = r->to_device_messages(who.user_id, who.device_id, delivered_from, result.bound,
                                      kToDeviceBatch);
-  int64_t delivered_to = static_cast<int>(inbox.size()) == kToDeviceBatch ? inbox.back().pos
-                                                                          : result.bound;
+  int64_t delivered_to =
+      static_cast<int>(inbox.size()) == kToDeviceBatch ? inbox.back().pos : result.bound;
   json::array to_device;
   for (const auto& m : inbox)
-    to_device.push_back(json::object{{"sender", m.sender},
-                                     {"type", m.type},
-                                     {"content", json::parse(m.content_json)}});
-  json::object device_lists = since ? E2eeService::device_list_delta(*r, who.user_id, since->pos,
-                                                                     result.bound)
-                                    : json::object{{"changed", json::array{}},
-                                                   {"left", json::array{}}};
+    to_device.push_back(json::object{
+        {"sender", m.sender}, {"type", m.type}, {"content", json::parse(m.content_json)}});
+  json::object device_lists =
+      since ? E2eeService::device_list_delta(*r, who.user_id, since->pos, result.bound)
+            : json::object{{"changed", json::array{}}, {"left", json::array{}}};
   result.has_updates |= !to_device.empty() || !device_lists.at("changed").as_array().empty() ||
                         !device_lists.at("left").as_array().empty();
   json::object otk_counts;

@@ -39,9 +39,8 @@ class SyncService {
   };
   Result compute(const Requester& who, const std::optional<StreamToken>& since,
                  const SyncFilter& filter, bool full_state);
-  void wait_and_compute(const Requester& who, std::optional<StreamToken> since,
-                        SyncFilter filter, bool full_state, int64_t deadline_ms,
-                        bool timed_out, JsonCompletion done);
+  void wait_and_compute(const Requester& who, std::optional<StreamToken> since, SyncFilter filter,
+                        bool full_state, int64_t deadline_ms, bool timed_out, JsonCompletion done);
   SyncFilter load_filter(const Requester& who, const std::optional<std::string>& filter);
 
   store::Store& store_;

@@ -11,7 +11,9 @@ std::string make_sync_token(const StreamToken& t) {
          std::to_string(t.to_device);
 }
 
-std::string make_position_token(int64_t pos) { return "s" + std::to_string(pos); }
+std::string make_position_token(int64_t pos) {
+  return "s" + std::to_string(pos);
+}
 
 StreamToken parse_stream_token(std::string_view token) {
   auto bad = [&] { return MatrixError(Errc::invalid_param, "Invalid stream token"); };

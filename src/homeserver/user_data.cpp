@@ -25,14 +25,15 @@ void TypingService::set_typing(const Requester& who, const std::string& room_id,
     auto& room = rooms_[room_id];
     generation = ++generation_;
     bool was = room.users.count(user_id) > 0;
-    if (typing) room.users[user_id] = generation;
-    else room.users.erase(user_id);
+    if (typing)
+      room.users[user_id] = generation;
+    else
+      room.users.erase(user_id);
     if (was != typing) changed(room_id);
   }
   if (typing)
-    scheduler_.after(timeout_ms, [this, room_id, user_id, generation] {
-      expire(room_id, user_id, generation);
-    });
+    scheduler_.after(
+        timeout_ms, [this, room_id, user_id, generation] { expire(room_id, user_id, generation); });
   std::vector<std::string> wake;
   for (const auto& member : store_.read()->room_members(room_id))
     if (member.membership == "join") wake.push_back(member.user_id);
@@ -56,7 +57,9 @@ void TypingService::expire(const std::string& room_id, const std::string& user_i
   notifier_.notify(wake);
 }
 
-void TypingService::changed(const std::string& room_id) { rooms_[room_id].serial = ++serial_; }
+void TypingService::changed(const std::string& room_id) {
+  rooms_[room_id].serial = ++serial_;
+}
 
 int64_t TypingService::serial() const {
   std::lock_guard lock(mutex_);
@@ -69,7 +72,8 @@ std::optional<std::vector<std::string>> TypingService::typing_since(const std::s
   auto it = rooms_.find(room_id);
   if (it == rooms_.end() || it->second.serial <= since_serial) return std::nullopt;
   std::vector<std::string> users;
-  for (const auto& [user, gen] : it->second.users) users.push_back(user);
+  for (const auto& [user, gen] : it->second.users)
+    users.push_back(user);
   return users;
 }
 
@@ -213,8 +217,10 @@ void UserDataService::set_profile_field(const Requester& who, const std::string&
           auto current = w.event(m.event_id);
           if (!room || !current) continue;
           json::object content = parse_pdu(*current).at("content").as_object();
-          if (value.empty()) content.erase(field);
-          else content[field] = value;
+          if (value.empty())
+            content.erase(field);
+          else
+            content[field] = value;
           rooms_.append(w, *room,
                         json::object{{"type", "m.room.member"},
                                      {"state_key", user_id},

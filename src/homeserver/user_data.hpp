@@ -47,8 +47,7 @@ class TypingService {
 
 class UserDataService {
  public:
-  UserDataService(const Config& config, store::Store& store, Notifier& notifier,
-                  RoomService& rooms)
+  UserDataService(const Config& config, store::Store& store, Notifier& notifier, RoomService& rooms)
       : config_(config), store_(store), notifier_(notifier), rooms_(rooms) {}
 
   void put_account_data(const Requester& who, const std::string& user_id,
@@ -65,8 +64,8 @@ class UserDataService {
   json::object get_profile(const std::string& user_id);
   json::object get_profile_field(const std::string& user_id, const std::string& field);
   // Sets displayname or avatar_url and updates the user's member events.
-  void set_profile_field(const Requester& who, const std::string& user_id,
-                         const std::string& field, json::object body, JsonCompletion done);
+  void set_profile_field(const Requester& who, const std::string& user_id, const std::string& field,
+                         json::object body, JsonCompletion done);
 
   // POST /user/{userId}/filter and GET .../filter/{id}.
   void create_filter(const Requester& who, const std::string& user_id, json::object body,

@@ -54,8 +54,8 @@ class SigningKey {
 // origin_server_ts, depth, prev_events, auth_events already set): adds
 // hashes.sha256 and signatures.{server}.{key_id}, and returns its event id
 // (which is not stored in the PDU for these room versions).
-std::string finalize_event(json::object& event, std::string_view server_name,
-                           const SigningKey& key, const RoomVersion& version);
+std::string finalize_event(json::object& event, std::string_view server_name, const SigningKey& key,
+                           const RoomVersion& version);
 
 // Bytes of the canonical JSON of the event as sent over federation.
 size_t event_size(const json::object& event);

@@ -19,10 +19,10 @@ std::string_view method_name(Method m);
 
 struct Request {
   Method method = Method::get;
-  std::string target;  // as received: path + '?' + query
-  std::string path;    // percent-encoded path, no query
+  std::string target;                                          // as received: path + '?' + query
+  std::string path;                                            // percent-encoded path, no query
   std::multimap<std::string, std::string, std::less<>> query;  // decoded
-  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::vector<std::pair<std::string, std::string>> headers;    // names lower-cased
   std::string body;
   std::string remote_address;  // client IP, for per-address limits and logs
   // Decoded path captures from the route pattern ({roomId} -> value).

@@ -45,14 +45,22 @@ constexpr uint32_t kHeaderLimit = 64 * 1024;
 
 http::verb to_verb(Method m) {
   switch (m) {
-    case Method::get: return http::verb::get;
-    case Method::head: return http::verb::head;
-    case Method::post: return http::verb::post;
-    case Method::put: return http::verb::put;
-    case Method::del: return http::verb::delete_;
-    case Method::options: return http::verb::options;
-    case Method::patch: return http::verb::patch;
-    default: return http::verb::unknown;
+    case Method::get:
+      return http::verb::get;
+    case Method::head:
+      return http::verb::head;
+    case Method::post:
+      return http::verb::post;
+    case Method::put:
+      return http::verb::put;
+    case Method::del:
+      return http::verb::delete_;
+    case Method::options:
+      return http::verb::options;
+    case Method::patch:
+      return http::verb::patch;
+    default:
+      return http::verb::unknown;
   }
 }
 
@@ -69,8 +77,10 @@ std::optional<Target> parse_target(const std::string& url) {
   if (!parsed) return std::nullopt;
   Target t;
   auto scheme = parsed->scheme();
-  if (scheme == "https") t.tls = true;
-  else if (scheme != "http") return std::nullopt;
+  if (scheme == "https")
+    t.tls = true;
+  else if (scheme != "http")
+    return std::nullopt;
   if (!parsed->has_authority() || parsed->encoded_host().empty()) return std::nullopt;
   t.host = parsed->host_type() == boost::urls::host_type::ipv6
                ? std::string(parsed->encoded_host_address())
@@ -85,7 +95,8 @@ std::optional<Target> parse_target(const std::string& url) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -114,9 +125,10 @@ class AsioHttpClient final : public HttpClient {
       });
       return;
     }
-    asio::co_spawn(asio::make_strand(ioc_),
-                   exchange(std::move(request), std::move(*target), std::move(done), tls_, insecure_),
-                   asio::detached);
+    asio::co_spawn(
+        asio::make_strand(ioc_),
+        exchange(std::move(request), std::move(*target), std::move(done), tls_, insecure_),
+        asio::detached);
   }
 
  private:
@@ -128,9 +140,12 @@ class AsioHttpClient final : public HttpClient {
     // Plain or TLS; `tcp_stream` is the socket layer either way.
     std::optional<beast::tcp_stream> plain_stream;
     std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
-    if (target.tls) tls_stream.emplace(executor, *tls);
-    else plain_stream.emplace(executor);
-    beast::tcp_stream& tcp_stream = tls_stream ? beast::get_lowest_layer(*tls_stream) : *plain_stream;
+    if (target.tls)
+      tls_stream.emplace(executor, *tls);
+    else
+      plain_stream.emplace(executor);
+    beast::tcp_stream& tcp_stream =
+        tls_stream ? beast::get_lowest_layer(*tls_stream) : *plain_stream;
     bool timed_out = false;
 
     // One deadline for the whole exchange: on expiry every pending operation
@@ -155,15 +170,23 @@ class AsioHttpClient final : public HttpClient {
     do {
       auto [resolve_ec, endpoints] =
           co_await resolver.async_resolve(target.host, target.port, kTuple);
-      if (resolve_ec) { fail("resolve " + target.host, resolve_ec); break; }
+      if (resolve_ec) {
+        fail("resolve " + target.host, resolve_ec);
+        break;
+      }
       auto [connect_ec, endpoint] = co_await tcp_stream.async_connect(endpoints, kTuple);
-      if (connect_ec) { fail("connect " + target.host_header, connect_ec); break; }
+      if (connect_ec) {
+        fail("connect " + target.host_header, connect_ec);
+        break;
+      }
 
       http::request<http::string_body> req{to_verb(request.method), target.path, 11};
       req.set(http::field::host, target.host_header);
       req.set(http::field::user_agent, "atrium");
-      for (auto& [name, value] : request.headers) req.set(name, value);
-      if (!request.body.empty() || request.method == Method::post || request.method == Method::put) {
+      for (auto& [name, value] : request.headers)
+        req.set(name, value);
+      if (!request.body.empty() || request.method == Method::post ||
+          request.method == Method::put) {
         req.body() = std::move(request.body);
         req.prepare_payload();
       }
@@ -182,20 +205,32 @@ class AsioHttpClient final : public HttpClient {
         }
         if (!insecure) tls_stream->set_verify_callback(ssl::host_name_verification(target.host));
         std::tie(ec) = co_await tls_stream->async_handshake(ssl::stream_base::client, kTuple);
-        if (ec) { fail("TLS handshake with " + target.host_header, ec); break; }
+        if (ec) {
+          fail("TLS handshake with " + target.host_header, ec);
+          break;
+        }
         std::tie(ec, std::ignore) = co_await http::async_write(*tls_stream, req, kTuple);
-        if (ec) { fail("write", ec); break; }
+        if (ec) {
+          fail("write", ec);
+          break;
+        }
         std::tie(ec, std::ignore) = co_await http::async_read(*tls_stream, buffer, parser, kTuple);
       } else {
         std::tie(ec, std::ignore) = co_await http::async_write(tcp_stream, req, kTuple);
-        if (ec) { fail("write", ec); break; }
+        if (ec) {
+          fail("write", ec);
+          break;
+        }
         std::tie(ec, std::ignore) = co_await http::async_read(tcp_stream, buffer, parser, kTuple);
       }
       if (ec == http::error::body_limit) {
         error = "response larger than " + std::to_string(request.max_response_bytes) + " bytes";
         break;
       }
-      if (ec) { fail("read", ec); break; }
+      if (ec) {
+        fail("read", ec);
+        break;
+      }
       auto& message = parser.get();
       response.status = static_cast<int>(message.result_int());
       for (auto& field : message) {

@@ -34,9 +34,9 @@ struct ServerOptions {
   uint16_t port = 8008;
   int threads = 1;
   uint64_t max_body_bytes = 1 << 20;
-  int idle_timeout_s = 75;       // keep-alive read deadline
-  int header_timeout_s = 30;     // deadline for a complete request once bytes arrive
-  int shutdown_grace_s = 10;     // in-flight requests get this long on stop
+  int idle_timeout_s = 75;    // keep-alive read deadline
+  int header_timeout_s = 30;  // deadline for a complete request once bytes arrive
+  int shutdown_grace_s = 10;  // in-flight requests get this long on stop
 };
 
 class HttpServer {

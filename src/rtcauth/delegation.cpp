@@ -22,7 +22,9 @@ int64_t backoff_ms(int failures, int64_t cap) {
   return std::max<int64_t>(1, std::min(delay, cap));
 }
 
-bool success(int status) { return status >= 200 && status < 300; }
+bool success(int status) {
+  return status >= 200 && status < 300;
+}
 
 }  // namespace
 
@@ -48,8 +50,10 @@ void DelegationManager::start() {
       started.emplace_back(key, job);
     }
   }
-  if (!records.empty()) log::get("rtcauth")->info("msg=\"resuming delegated leaves\" jobs={}", records.size());
-  for (auto& [key, job] : started) run(key, job);
+  if (!records.empty())
+    log::get("rtcauth")->info("msg=\"resuming delegated leaves\" jobs={}", records.size());
+  for (auto& [key, job] : started)
+    run(key, job);
 }
 
 void DelegationManager::add(DelegationRecord record) {
@@ -59,14 +63,15 @@ void DelegationManager::add(DelegationRecord record) {
   Job job;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = jobs_.find(key); it != jobs_.end() && it->second.timer) it->second.timer->cancel();
+    if (auto it = jobs_.find(key); it != jobs_.end() && it->second.timer)
+      it->second.timer->cancel();
     job.record = std::move(record);
     job.generation = next_generation_++;
     jobs_[key] = job;
   }
-  log::get("rtcauth")->info("msg=\"delegated leave\" room={} identity={} delay_id={} timeout_ms={} state={}",
-                            key.first, key.second, job.record.delay_id, job.record.delay_timeout_ms,
-                            job.record.state);
+  log::get("rtcauth")->info(
+      "msg=\"delegated leave\" room={} identity={} delay_id={} timeout_ms={} state={}", key.first,
+      key.second, job.record.delay_id, job.record.delay_timeout_ms, job.record.state);
   run(key, job);
 }
 
@@ -85,8 +90,10 @@ void DelegationManager::arm(const Key& key, uint64_t generation, int64_t delay_m
     if (auto self = weak.lock()) ((*self).*step)(key, generation);
   });
   std::lock_guard lock(mutex_);
-  if (auto* job = current(key, generation); job && !stopped_) job->timer = timer;
-  else timer->cancel();
+  if (auto* job = current(key, generation); job && !stopped_)
+    job->timer = timer;
+  else
+    timer->cancel();
 }
 
 DelegationManager::Job* DelegationManager::current(const Key& key, uint64_t generation) {
@@ -109,26 +116,28 @@ void DelegationManager::restart(const Key& key, uint64_t generation) {
     record = job->record;
   }
   std::weak_ptr<DelegationManager> weak = weak_from_this();
-  actions_.post(record.user_id, record.delay_id, "restart",
-                [weak, key, generation, timeout = record.delay_timeout_ms](int status, std::string error) {
-    auto self = weak.lock();
-    if (!self) return;
-    if (status == 404) return self->finish(key, generation, "delayed event is gone (404 on restart)");
-    int64_t next = restart_interval_ms(timeout);
-    {
-      std::lock_guard lock(self->mutex_);
-      auto* job = self->current(key, generation);
-      if (!job || job->record.state != "connected") return;
-      if (success(status)) {
-        job->failures = 0;
-      } else {
-        log::get("rtcauth")->warn("msg=\"restart failed\" delay_id={} status={} error=\"{}\"",
-                                  job->record.delay_id, status, error);
-        next = backoff_ms(job->failures++, next);
-      }
-    }
-    self->arm(key, generation, next, &DelegationManager::restart);
-  });
+  actions_.post(
+      record.user_id, record.delay_id, "restart",
+      [weak, key, generation, timeout = record.delay_timeout_ms](int status, std::string error) {
+        auto self = weak.lock();
+        if (!self) return;
+        if (status == 404)
+          return self->finish(key, generation, "delayed event is gone (404 on restart)");
+        int64_t next = restart_interval_ms(timeout);
+        {
+          std::lock_guard lock(self->mutex_);
+          auto* job = self->current(key, generation);
+          if (!job || job->record.state != "connected") return;
+          if (success(status)) {
+            job->failures = 0;
+          } else {
+            log::get("rtcauth")->warn("msg=\"restart failed\" delay_id={} status={} error=\"{}\"",
+                                      job->record.delay_id, status, error);
+            next = backoff_ms(job->failures++, next);
+          }
+        }
+        self->arm(key, generation, next, &DelegationManager::restart);
+      });
 }
 
 void DelegationManager::send_leave(const Key& key, uint64_t generation) {
@@ -140,26 +149,29 @@ void DelegationManager::send_leave(const Key& key, uint64_t generation) {
     record = job->record;
   }
   std::weak_ptr<DelegationManager> weak = weak_from_this();
-  actions_.post(record.user_id, record.delay_id, "send",
-                [weak, key, generation](int status, std::string error) {
-    auto self = weak.lock();
-    if (!self) return;
-    // 404: already sent or cancelled, which is what we wanted.
-    if (success(status) || status == 404) return self->finish(key, generation, "leave sent");
-    int failures = 0;
-    {
-      std::lock_guard lock(self->mutex_);
-      auto* job = self->current(key, generation);
-      if (!job) return;
-      failures = job->failures++;
-      log::get("rtcauth")->warn("msg=\"sending leave failed\" delay_id={} status={} error=\"{}\" attempt={}",
-                                job->record.delay_id, status, error, failures + 1);
-    }
-    if (failures + 1 >= kMaxSendAttempts) {
-      return self->finish(key, generation, "gave up sending the leave; the homeserver's timer will");
-    }
-    self->arm(key, generation, backoff_ms(failures, 30000), &DelegationManager::send_leave);
-  });
+  actions_.post(
+      record.user_id, record.delay_id, "send",
+      [weak, key, generation](int status, std::string error) {
+        auto self = weak.lock();
+        if (!self) return;
+        // 404: already sent or cancelled, which is what we wanted.
+        if (success(status) || status == 404) return self->finish(key, generation, "leave sent");
+        int failures = 0;
+        {
+          std::lock_guard lock(self->mutex_);
+          auto* job = self->current(key, generation);
+          if (!job) return;
+          failures = job->failures++;
+          log::get("rtcauth")->warn(
+              "msg=\"sending leave failed\" delay_id={} status={} error=\"{}\" attempt={}",
+              job->record.delay_id, status, error, failures + 1);
+        }
+        if (failures + 1 >= kMaxSendAttempts) {
+          return self->finish(key, generation,
+                              "gave up sending the leave; the homeserver's timer will");
+        }
+        self->arm(key, generation, backoff_ms(failures, 30000), &DelegationManager::send_leave);
+      });
 }
 
 void DelegationManager::finish(const Key& key, uint64_t generation, const char* why) {
@@ -173,16 +185,19 @@ void DelegationManager::finish(const Key& key, uint64_t generation, const char* 
     jobs_.erase(key);
   }
   store_.remove(record);
-  log::get("rtcauth")->info("msg=\"delegated leave done\" delay_id={} why=\"{}\"", record.delay_id, why);
+  log::get("rtcauth")->info("msg=\"delegated leave done\" delay_id={} why=\"{}\"", record.delay_id,
+                            why);
 }
 
 void DelegationManager::on_sfu_event(const WebhookEvent& event) {
   Key key{event.room_name, event.participant_identity};
   std::string next_state;
-  if (event.event == "participant_joined") next_state = "connected";
+  if (event.event == "participant_joined")
+    next_state = "connected";
   else if (event.event == "participant_left" || event.event == "participant_connection_aborted")
     next_state = "leaving";
-  else return;
+  else
+    return;
 
   Job job;
   {
@@ -191,7 +206,8 @@ void DelegationManager::on_sfu_event(const WebhookEvent& event) {
     if (it == jobs_.end() || stopped_) return;
     auto& state = it->second.record.state;
     // joined only moves a waiting job; left moves waiting or connected ones.
-    if (state == next_state || state == "leaving" || (next_state == "connected" && state != "waiting"))
+    if (state == next_state || state == "leaving" ||
+        (next_state == "connected" && state != "waiting"))
       return;
     state = next_state;
     it->second.failures = 0;
@@ -200,7 +216,8 @@ void DelegationManager::on_sfu_event(const WebhookEvent& event) {
     job = it->second;
   }
   store_.set_state(job.record, next_state);
-  log::get("rtcauth")->info("msg=\"sfu event\" event={} delay_id={}", event.event, job.record.delay_id);
+  log::get("rtcauth")->info("msg=\"sfu event\" event={} delay_id={}", event.event,
+                            job.record.delay_id);
   run(key, job);
 }
 

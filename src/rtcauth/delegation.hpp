@@ -49,7 +49,8 @@ class DelegationManager : public std::enable_shared_from_this<DelegationManager>
   void run(const Key& key, const Job& job);  // acts on the job's current state
   void restart(const Key& key, uint64_t generation);
   void send_leave(const Key& key, uint64_t generation);
-  void arm(const Key& key, uint64_t generation, int64_t delay_ms, void (DelegationManager::*step)(const Key&, uint64_t));
+  void arm(const Key& key, uint64_t generation, int64_t delay_ms,
+           void (DelegationManager::*step)(const Key&, uint64_t));
   void wait_expired(const Key& key, uint64_t generation);
   // The job if it is still the one with `generation` (lock held by caller).
   Job* current(const Key& key, uint64_t generation);
@@ -67,6 +68,8 @@ class DelegationManager : public std::enable_shared_from_this<DelegationManager>
 // How long a job waits for the participant to connect: min(1 h, timeout).
 int64_t connect_wait_ms(int64_t delay_timeout_ms);
 // When the next restart is due after a successful one: 80 % of the timeout.
-inline int64_t restart_interval_ms(int64_t delay_timeout_ms) { return delay_timeout_ms * 8 / 10; }
+inline int64_t restart_interval_ms(int64_t delay_timeout_ms) {
+  return delay_timeout_ms * 8 / 10;
+}
 
 }  // namespace atrium::rtcauth

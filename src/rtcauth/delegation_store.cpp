@@ -46,8 +46,8 @@ std::vector<DelegationRecord> DelegationStore::all() {
       "SELECT room, identity, user_id, delay_id, delay_timeout_ms, state, created_ms "
       "FROM delegations ORDER BY created_ms");
   while (st.step()) {
-    out.push_back({st.text(0), st.text(1), st.text(2), st.text(3), st.integer(4), st.text(5),
-                   st.integer(6)});
+    out.push_back(
+        {st.text(0), st.text(1), st.text(2), st.text(3), st.integer(4), st.text(5), st.integer(6)});
   }
   return out;
 }

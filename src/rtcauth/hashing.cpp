@@ -12,7 +12,8 @@ constexpr char kHex[] = "0123456789abcdef";
 
 void append_u_escape(std::string& out, uint32_t code) {
   out += "\\u";
-  for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(code >> shift) & 0xF];
+  for (int shift = 12; shift >= 0; shift -= 4)
+    out += kHex[(code >> shift) & 0xF];
 }
 
 // Length of the valid UTF-8 sequence at s[i], or 0 if invalid (overlongs,
@@ -22,10 +23,14 @@ size_t utf8_sequence_length(std::string_view s, size_t i, uint32_t& code) {
   uint8_t b0 = byte(i);
   size_t len;
   uint32_t min;
-  if (b0 >= 0xC2 && b0 <= 0xDF) len = 2, code = b0 & 0x1F, min = 0x80;
-  else if (b0 >= 0xE0 && b0 <= 0xEF) len = 3, code = b0 & 0x0F, min = 0x800;
-  else if (b0 >= 0xF0 && b0 <= 0xF4) len = 4, code = b0 & 0x07, min = 0x10000;
-  else return 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF)
+    len = 2, code = b0 & 0x1F, min = 0x80;
+  else if (b0 >= 0xE0 && b0 <= 0xEF)
+    len = 3, code = b0 & 0x0F, min = 0x800;
+  else if (b0 >= 0xF0 && b0 <= 0xF4)
+    len = 4, code = b0 & 0x07, min = 0x10000;
+  else
+    return 0;
   if (i + len > s.size()) return 0;
   for (size_t k = 1; k < len; ++k) {
     if ((byte(i + k) & 0xC0) != 0x80) return 0;
@@ -41,19 +46,37 @@ void append_go_json_string(std::string& out, std::string_view s) {
     auto c = static_cast<uint8_t>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
         case '<':
         case '>':
-        case '&': append_u_escape(out, c); break;
+        case '&':
+          append_u_escape(out, c);
+          break;
         default:
-          if (c < 0x20) append_u_escape(out, c);
-          else out += static_cast<char>(c);
+          if (c < 0x20)
+            append_u_escape(out, c);
+          else
+            out += static_cast<char>(c);
       }
       ++i;
       continue;

@@ -5,8 +5,8 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
-#include <cctype>
 #include <boost/json.hpp>
+#include <cctype>
 #include <cmath>
 
 #include "base/encoding.hpp"
@@ -25,7 +25,9 @@ std::string hmac_sha256(std::string_view secret, std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
-std::string b64url(std::string_view bytes) { return base64_encode(bytes, true, false); }
+std::string b64url(std::string_view bytes) {
+  return base64_encode(bytes, true, false);
+}
 
 // Strict base64url without padding, as JWS requires.
 std::optional<std::string> b64url_decode(std::string_view s) {
@@ -118,7 +120,8 @@ json::object video_to_json(const VideoGrant& g) {
   if (g.can_update_own_metadata) v["canUpdateOwnMetadata"] = *g.can_update_own_metadata;
   if (!g.can_publish_sources.empty()) {
     json::array sources;
-    for (const auto& s : g.can_publish_sources) sources.emplace_back(s);
+    for (const auto& s : g.can_publish_sources)
+      sources.emplace_back(s);
     v["canPublishSources"] = std::move(sources);
   }
   return v;
@@ -201,7 +204,8 @@ VerifyResult verify_token(std::string_view token, const SecretLookup& secrets, i
   // Times are checked only once the signature holds, so they can be trusted.
   if (c.expires == 0) return fail("missing exp");
   if (now_s > c.expires + kClockLeewaySeconds) return fail("token expired");
-  if (c.not_before && now_s + kClockLeewaySeconds < c.not_before) return fail("token not yet valid");
+  if (c.not_before && now_s + kClockLeewaySeconds < c.not_before)
+    return fail("token not yet valid");
   return VerifyResult{std::move(c), {}};
 }
 

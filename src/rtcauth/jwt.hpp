@@ -44,7 +44,7 @@ struct AccessClaims {
   std::string identity;  // sub
   std::string name;
   std::string metadata;
-  std::string sha256;  // webhooks: base64 SHA-256 of the body
+  std::string sha256;      // webhooks: base64 SHA-256 of the body
   int64_t not_before = 0;  // nbf, seconds; 0 = absent
   int64_t expires = 0;     // exp, seconds
   std::optional<VideoGrant> video;

@@ -1,11 +1,11 @@
 #include "rtcauth/keys.hpp"
 
+#include <sys/stat.h>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <sys/stat.h>
 
 #include "base/random.hpp"
 
@@ -17,13 +17,17 @@ namespace {
 
 std::string read_trimmed(const std::string& path, const char* key) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error(std::string("config: rtc_auth.") + key + ": cannot read '" + path + "'");
+  if (!in)
+    throw std::runtime_error(std::string("config: rtc_auth.") + key + ": cannot read '" + path +
+                             "'");
   std::stringstream buffer;
   buffer << in.rdbuf();
   std::string s = buffer.str();
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.pop_back();
   size_t start = 0;
-  while (start < s.size() && std::isspace(static_cast<unsigned char>(s[start]))) ++start;
+  while (start < s.size() && std::isspace(static_cast<unsigned char>(s[start])))
+    ++start;
   return s.substr(start);
 }
 
@@ -32,9 +36,11 @@ ApiKeyPair load_or_create(const std::filesystem::path& path) {
     auto text = read_trimmed(path.string(), "key file");
     json::error_code ec;
     auto v = json::parse(text, ec);
-    if (ec || !v.is_object() || !v.as_object().contains("key") || !v.as_object().contains("secret") ||
-        !v.at("key").is_string() || !v.at("secret").is_string())
-      throw std::runtime_error("rtc_auth: '" + path.string() + "' is not a {key, secret} JSON file");
+    if (ec || !v.is_object() || !v.as_object().contains("key") ||
+        !v.as_object().contains("secret") || !v.at("key").is_string() ||
+        !v.at("secret").is_string())
+      throw std::runtime_error("rtc_auth: '" + path.string() +
+                               "' is not a {key, secret} JSON file");
     return {std::string(v.at("key").as_string()), std::string(v.at("secret").as_string())};
   }
   ApiKeyPair pair{"API" + random_token(9), random_token(32)};
@@ -57,18 +63,23 @@ ApiKeyPair load_api_key_pair(const RtcAuthConfig& c, const std::string& data_dir
   if (!c.livekit_key.empty() && !c.livekit_key_file.empty())
     throw std::runtime_error("config: set rtc_auth.livekit_key or livekit_key_file, not both");
   if (!c.livekit_secret.empty() && !c.livekit_secret_file.empty())
-    throw std::runtime_error("config: set rtc_auth.livekit_secret or livekit_secret_file, not both");
+    throw std::runtime_error(
+        "config: set rtc_auth.livekit_secret or livekit_secret_file, not both");
   ApiKeyPair pair;
-  pair.key = c.livekit_key_file.empty() ? c.livekit_key : read_trimmed(c.livekit_key_file, "livekit_key_file");
-  pair.secret = c.livekit_secret_file.empty() ? c.livekit_secret
-                                              : read_trimmed(c.livekit_secret_file, "livekit_secret_file");
+  pair.key = c.livekit_key_file.empty() ? c.livekit_key
+                                        : read_trimmed(c.livekit_key_file, "livekit_key_file");
+  pair.secret = c.livekit_secret_file.empty()
+                    ? c.livekit_secret
+                    : read_trimmed(c.livekit_secret_file, "livekit_secret_file");
   if (pair.key.empty() && pair.secret.empty()) {
     pair = load_or_create(std::filesystem::path(data_dir) / "rtc_auth_key.json");
   } else if (pair.key.empty() || pair.secret.empty()) {
-    throw std::runtime_error("config: rtc_auth needs both livekit_key and livekit_secret (or neither)");
+    throw std::runtime_error(
+        "config: rtc_auth needs both livekit_key and livekit_secret (or neither)");
   }
   if (pair.secret.size() < kMinSecretBytes)
-    throw std::runtime_error("config: rtc_auth.livekit_secret is " + std::to_string(pair.secret.size()) +
+    throw std::runtime_error("config: rtc_auth.livekit_secret is " +
+                             std::to_string(pair.secret.size()) +
                              " bytes; it must be at least 32 (LiveKit refuses shorter secrets)");
   return pair;
 }

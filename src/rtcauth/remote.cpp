@@ -29,7 +29,8 @@ bool has_port_or_is_ip(const std::string& name) {
   if (!name.empty() && name.front() == '[') return true;
   if (name.find(':') != std::string::npos) return true;
   bool digits_and_dots = !name.empty();
-  for (char c : name) digits_and_dots &= std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+  for (char c : name)
+    digits_and_dots &= std::isdigit(static_cast<unsigned char>(c)) || c == '.';
   return digits_and_dots;
 }
 
@@ -40,7 +41,8 @@ bool has_port(const std::string& host) {
 }
 
 std::string trim_slash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
   return url;
 }
 
@@ -63,7 +65,8 @@ std::string url_encode(std::string_view s) {
 
 void HomeserverDiscovery::cached(const std::string& kind, const std::string& server_name,
                                  std::function<void(UrlCallback)> resolve, UrlCallback done) {
-  if (auto it = overrides_.find(server_name); it != overrides_.end()) return done(trim_slash(it->second));
+  if (auto it = overrides_.find(server_name); it != overrides_.end())
+    return done(trim_slash(it->second));
   std::string key = kind + "|" + server_name;
   {
     std::lock_guard lock(mutex_);
@@ -81,81 +84,91 @@ void HomeserverDiscovery::cached(const std::string& kind, const std::string& ser
 }
 
 void HomeserverDiscovery::federation_url(const std::string& server_name, UrlCallback done) {
-  cached("federation", server_name, [this, server_name](UrlCallback found) {
-    if (has_port_or_is_ip(server_name)) return found("https://" + server_name);
-    net::ClientRequest req;
-    req.url = "https://" + server_name + "/.well-known/matrix/server";
-    req.timeout_ms = kDiscoveryTimeoutMs;
-    req.max_response_bytes = 64 * 1024;
-    http_.request(std::move(req), [server_name, found](std::string, net::ClientResponse r) {
-      auto body = json_object_of(r);
-      if (body) {
-        if (auto it = body->find("m.server"); it != body->end() && it->value().is_string()) {
-          std::string host(it->value().as_string());
-          if (!host.empty()) return found("https://" + host + (has_port(host) ? "" : ":8448"));
-        }
-      }
-      found("https://" + server_name + ":8448");
-    });
-  }, std::move(done));
+  cached(
+      "federation", server_name,
+      [this, server_name](UrlCallback found) {
+        if (has_port_or_is_ip(server_name)) return found("https://" + server_name);
+        net::ClientRequest req;
+        req.url = "https://" + server_name + "/.well-known/matrix/server";
+        req.timeout_ms = kDiscoveryTimeoutMs;
+        req.max_response_bytes = 64 * 1024;
+        http_.request(std::move(req), [server_name, found](std::string, net::ClientResponse r) {
+          auto body = json_object_of(r);
+          if (body) {
+            if (auto it = body->find("m.server"); it != body->end() && it->value().is_string()) {
+              std::string host(it->value().as_string());
+              if (!host.empty()) return found("https://" + host + (has_port(host) ? "" : ":8448"));
+            }
+          }
+          found("https://" + server_name + ":8448");
+        });
+      },
+      std::move(done));
 }
 
 void HomeserverDiscovery::client_api_url(const std::string& server_name, UrlCallback done) {
-  cached("client", server_name, [this, server_name](UrlCallback found) {
-    net::ClientRequest req;
-    req.url = "https://" + server_name + "/.well-known/matrix/client";
-    req.timeout_ms = kDiscoveryTimeoutMs;
-    req.max_response_bytes = 64 * 1024;
-    http_.request(std::move(req), [server_name, found](std::string, net::ClientResponse r) {
-      auto body = json_object_of(r);
-      if (body) {
-        auto hs = body->find("m.homeserver");
-        if (hs != body->end() && hs->value().is_object()) {
-          auto& o = hs->value().as_object();
-          auto base = o.find("base_url");
-          if (base != o.end() && base->value().is_string() && !base->value().as_string().empty())
-            return found(trim_slash(std::string(base->value().as_string())));
-        }
-      }
-      found("https://" + server_name);
-    });
-  }, std::move(done));
+  cached(
+      "client", server_name,
+      [this, server_name](UrlCallback found) {
+        net::ClientRequest req;
+        req.url = "https://" + server_name + "/.well-known/matrix/client";
+        req.timeout_ms = kDiscoveryTimeoutMs;
+        req.max_response_bytes = 64 * 1024;
+        http_.request(std::move(req), [server_name, found](std::string, net::ClientResponse r) {
+          auto body = json_object_of(r);
+          if (body) {
+            auto hs = body->find("m.homeserver");
+            if (hs != body->end() && hs->value().is_object()) {
+              auto& o = hs->value().as_object();
+              auto base = o.find("base_url");
+              if (base != o.end() && base->value().is_string() &&
+                  !base->value().as_string().empty())
+                return found(trim_slash(std::string(base->value().as_string())));
+            }
+          }
+          found("https://" + server_name);
+        });
+      },
+      std::move(done));
 }
 
 void RemoteVerifier::userinfo(const std::string& server_name, const std::string& access_token,
                               UserInfoCallback done) {
-  discovery_.federation_url(server_name, [this, access_token, done = std::move(done)](std::string base) {
-    net::ClientRequest req;
-    req.url = base + "/_matrix/federation/v1/openid/userinfo?access_token=" + url_encode(access_token);
-    req.timeout_ms = kCallTimeoutMs;
-    req.max_response_bytes = 64 * 1024;
-    http_.request(std::move(req), [done, base](std::string error, net::ClientResponse r) {
-      if (!error.empty()) return done({}, "userinfo at " + base + ": " + error);
-      auto body = json_object_of(r);
-      if (!body) return done({}, "userinfo at " + base + ": HTTP " + std::to_string(r.status));
-      auto sub = body->find("sub");
-      if (sub == body->end() || !sub->value().is_string())
-        return done({}, "userinfo at " + base + ": no sub");
-      done(std::string(sub->value().as_string()), {});
-    });
-  });
+  discovery_.federation_url(
+      server_name, [this, access_token, done = std::move(done)](std::string base) {
+        net::ClientRequest req;
+        req.url = base +
+                  "/_matrix/federation/v1/openid/userinfo?access_token=" + url_encode(access_token);
+        req.timeout_ms = kCallTimeoutMs;
+        req.max_response_bytes = 64 * 1024;
+        http_.request(std::move(req), [done, base](std::string error, net::ClientResponse r) {
+          if (!error.empty()) return done({}, "userinfo at " + base + ": " + error);
+          auto body = json_object_of(r);
+          if (!body) return done({}, "userinfo at " + base + ": HTTP " + std::to_string(r.status));
+          auto sub = body->find("sub");
+          if (sub == body->end() || !sub->value().is_string())
+            return done({}, "userinfo at " + base + ": no sub");
+          done(std::string(sub->value().as_string()), {});
+        });
+      });
 }
 
 void RemoteDelayedEventActions::post(const std::string& user_id, const std::string& delay_id,
                                      const std::string& action, Callback done) {
   std::string server(matrix::server_name_of(user_id));
-  discovery_.client_api_url(server, [this, delay_id, action, done = std::move(done)](std::string base) {
-    net::ClientRequest req;
-    req.method = net::Method::post;
-    req.url = base + kDelayedEvents + url_encode(delay_id) + "/" + action;
-    req.headers = {{"content-type", "application/json"}};
-    req.body = "{}";
-    req.timeout_ms = kCallTimeoutMs;
-    req.max_response_bytes = 64 * 1024;
-    http_.request(std::move(req), [done](std::string error, net::ClientResponse r) {
-      done(error.empty() ? r.status : 0, std::move(error));
-    });
-  });
+  discovery_.client_api_url(
+      server, [this, delay_id, action, done = std::move(done)](std::string base) {
+        net::ClientRequest req;
+        req.method = net::Method::post;
+        req.url = base + kDelayedEvents + url_encode(delay_id) + "/" + action;
+        req.headers = {{"content-type", "application/json"}};
+        req.body = "{}";
+        req.timeout_ms = kCallTimeoutMs;
+        req.max_response_bytes = 64 * 1024;
+        http_.request(std::move(req), [done](std::string error, net::ClientResponse r) {
+          done(error.empty() ? r.status : 0, std::move(error));
+        });
+      });
 }
 
 void RoutingDelayedEventActions::post(const std::string& user_id, const std::string& delay_id,

@@ -13,8 +13,12 @@ namespace json = boost::json;
 
 namespace {
 
-MatrixError not_json(const std::string& why) { return MatrixError(Errc::not_json, why); }
-MatrixError bad_json(const std::string& why) { return MatrixError(Errc::bad_json, why); }
+MatrixError not_json(const std::string& why) {
+  return MatrixError(Errc::not_json, why);
+}
+MatrixError bad_json(const std::string& why) {
+  return MatrixError(Errc::bad_json, why);
+}
 
 // One known field of an object and where its value goes.
 struct Field {
@@ -47,10 +51,12 @@ Field string_field(std::string_view name, std::string& out) {
 // Go's int: a JSON integer within int64 (1.5 and 1e3 do not decode).
 Field int_field(std::string_view name, int64_t& out) {
   return {name, [&out](const json::value& v, const std::string& path) {
-            if (v.is_int64()) out = v.as_int64();
+            if (v.is_int64())
+              out = v.as_int64();
             else if (v.is_uint64() && v.as_uint64() <= static_cast<uint64_t>(INT64_MAX))
               out = static_cast<int64_t>(v.as_uint64());
-            else throw not_json("'" + path + "' must be an integer");
+            else
+              throw not_json("'" + path + "' must be an integer");
           }};
 }
 
@@ -66,10 +72,10 @@ Field openid_field(OpenIdToken& t) {
 
 Field member_field(RtcMember& m) {
   return {"member", [&m](const json::value& v, const std::string& path) {
-            decode_object(v, path,
-                          {string_field("id", m.id),
-                           string_field("claimed_user_id", m.claimed_user_id),
-                           string_field("claimed_device_id", m.claimed_device_id)});
+            decode_object(
+                v, path,
+                {string_field("id", m.id), string_field("claimed_user_id", m.claimed_user_id),
+                 string_field("claimed_device_id", m.claimed_device_id)});
           }};
 }
 
@@ -85,7 +91,8 @@ json::value parse_body(std::string_view body) {
 
 void check_openid(const OpenIdToken& t) {
   if (t.access_token.empty() || t.matrix_server_name.empty())
-    throw bad_json("The request body `openid_token` is missing `access_token` or `matrix_server_name`");
+    throw bad_json(
+        "The request body `openid_token` is missing `access_token` or `matrix_server_name`");
 }
 
 // All three delay fields, or none (lk-jwt-service's rule).
@@ -98,16 +105,17 @@ void check_delay_all_or_none(const DelayedLeave& d) {
 
 TokenRequest decode_token_request(std::string_view body) {
   TokenRequest r;
-  decode_object(parse_body(body), "",
-                {string_field("room_id", r.room_id), string_field("slot_id", r.slot_id),
-                 openid_field(r.openid_token), member_field(r.member),
-                 string_field("delay_id", r.delay.delay_id),
-                 int_field("delay_timeout", r.delay.timeout_ms),
-                 string_field("delay_cs_api_url", r.delay.cs_api_url)});
+  decode_object(
+      parse_body(body), "",
+      {string_field("room_id", r.room_id), string_field("slot_id", r.slot_id),
+       openid_field(r.openid_token), member_field(r.member),
+       string_field("delay_id", r.delay.delay_id), int_field("delay_timeout", r.delay.timeout_ms),
+       string_field("delay_cs_api_url", r.delay.cs_api_url)});
   if (r.room_id.empty() || r.slot_id.empty())
     throw bad_json("The request body is missing `room_id` or `slot_id`");
   if (r.member.id.empty() || r.member.claimed_user_id.empty() || r.member.claimed_device_id.empty())
-    throw bad_json("The request body `member` is missing `id`, `claimed_user_id` or `claimed_device_id`");
+    throw bad_json(
+        "The request body `member` is missing `id`, `claimed_user_id` or `claimed_device_id`");
   check_openid(r.openid_token);
   return r;
 }

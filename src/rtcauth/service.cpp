@@ -22,14 +22,18 @@ int64_t now_s() {
       .count();
 }
 
-net::Response json_reply(const json::object& body) { return net::Response::json(200, json::serialize(body)); }
+net::Response json_reply(const json::object& body) {
+  return net::Response::json(200, json::serialize(body));
+}
 
 net::Response error_reply(Errc errc, const std::string& message) {
   return net::Response::json(errc_info(errc).http_status, MatrixError(errc, message).to_json());
 }
 
 // lk-jwt-service gives no detail to the client on purpose; the log has it.
-net::Response unauthorised() { return error_reply(Errc::unauthorized, "The request could not be authorised."); }
+net::Response unauthorised() {
+  return error_reply(Errc::unauthorized, "The request could not be authorised.");
+}
 
 }  // namespace
 
@@ -55,14 +59,18 @@ std::optional<std::string> AuthService::secret_for(std::string_view api_key) con
 
 void AuthService::register_routes(net::Router& router, const std::string& prefix) {
   using net::Method;
-  router.add(Method::post, prefix + "/get_token",
-             [this](net::Request& req, Respond respond) { handle_get_token(req, std::move(respond)); });
-  router.add(Method::post, prefix + "/sfu/get",
-             [this](net::Request& req, Respond respond) { handle_legacy(req, std::move(respond)); });
-  router.add(Method::post, prefix + "/delegate_delayed_leave",
-             [this](net::Request& req, Respond respond) { handle_delegate(req, std::move(respond)); });
-  router.add(Method::post, prefix + "/sfu_webhook",
-             [this](net::Request& req, Respond respond) { handle_webhook(req, std::move(respond)); });
+  router.add(Method::post, prefix + "/get_token", [this](net::Request& req, Respond respond) {
+    handle_get_token(req, std::move(respond));
+  });
+  router.add(Method::post, prefix + "/sfu/get", [this](net::Request& req, Respond respond) {
+    handle_legacy(req, std::move(respond));
+  });
+  router.add(
+      Method::post, prefix + "/delegate_delayed_leave",
+      [this](net::Request& req, Respond respond) { handle_delegate(req, std::move(respond)); });
+  router.add(Method::post, prefix + "/sfu_webhook", [this](net::Request& req, Respond respond) {
+    handle_webhook(req, std::move(respond));
+  });
   router.add(Method::get, prefix + "/healthz", [](net::Request&, Respond respond) {
     net::Response ok;
     ok.content_type = "text/plain";
@@ -90,70 +98,77 @@ std::string AuthService::mint(const std::string& room_alias, const std::string& 
 
 void AuthService::handle_get_token(net::Request& req, Respond respond) {
   auto request = parse_token_request(req.body);
-  authorise(request.openid_token, request.member.claimed_user_id, request.room_id,
-            [request](const std::string& user_id) {
-              return Grant{request.room_id, livekit_room_alias(request.room_id, request.slot_id),
-                           livekit_identity(user_id, request.member.claimed_device_id, request.member.id),
-                           request.delay, false};
-            },
-            std::move(respond));
+  authorise(
+      request.openid_token, request.member.claimed_user_id, request.room_id,
+      [request](const std::string& user_id) {
+        return Grant{request.room_id, livekit_room_alias(request.room_id, request.slot_id),
+                     livekit_identity(user_id, request.member.claimed_device_id, request.member.id),
+                     request.delay, false};
+      },
+      std::move(respond));
 }
 
 void AuthService::handle_legacy(net::Request& req, Respond respond) {
   auto request = parse_legacy_token_request(req.body);
-  authorise(request.openid_token, "", request.room,
-            [request](const std::string& user_id) {
-              return Grant{request.room, livekit_room_alias(request.room, kDefaultSlot),
-                           legacy_livekit_identity(user_id, request.device_id), request.delay, false};
-            },
-            std::move(respond));
+  authorise(
+      request.openid_token, "", request.room,
+      [request](const std::string& user_id) {
+        return Grant{request.room, livekit_room_alias(request.room, kDefaultSlot),
+                     legacy_livekit_identity(user_id, request.device_id), request.delay, false};
+      },
+      std::move(respond));
 }
 
 void AuthService::handle_delegate(net::Request& req, Respond respond) {
   auto request = parse_delegate_request(req.body);
-  authorise(request.openid_token, request.member.claimed_user_id, request.room_id,
-            [request](const std::string& user_id) {
-              return Grant{request.room_id, livekit_room_alias(request.room_id, request.slot_id),
-                           livekit_identity(user_id, request.member.claimed_device_id, request.member.id),
-                           request.delay, true};
-            },
-            std::move(respond));
+  authorise(
+      request.openid_token, request.member.claimed_user_id, request.room_id,
+      [request](const std::string& user_id) {
+        return Grant{request.room_id, livekit_room_alias(request.room_id, request.slot_id),
+                     livekit_identity(user_id, request.member.claimed_device_id, request.member.id),
+                     request.delay, true};
+      },
+      std::move(respond));
 }
 
 void AuthService::authorise(const OpenIdToken& token, const std::string& claimed_user_id,
                             const std::string& matrix_room,
                             std::function<Grant(const std::string&)> make_grant, Respond respond) {
   const std::string server = token.matrix_server_name;
-  verifier_.userinfo(server, token.access_token,
-                     [this, server, claimed_user_id, matrix_room, make_grant = std::move(make_grant),
-                      respond = std::move(respond)](std::string user_id, std::string error) mutable {
-    auto log = log::get("rtcauth");
-    if (user_id.empty()) {
-      log->info("msg=\"OpenID token refused\" server={} reason=\"{}\"", server, error);
-      return respond(unauthorised());
-    }
-    // A server may only vouch for its own users.
-    if (!matrix::is_valid_user_id(user_id) || matrix::server_name_of(user_id) != server) {
-      log->warn("msg=\"OpenID sub not on its server\" server={} sub={}", server, user_id);
-      return respond(unauthorised());
-    }
-    if (!claimed_user_id.empty() && claimed_user_id != user_id) {
-      log->warn("msg=\"claimed_user_id differs from OpenID sub\" claimed={} sub={}", claimed_user_id, user_id);
-      return respond(unauthorised());
-    }
-    verifier_.membership(matrix_room, user_id,
-                         [this, user_id, server, grant = make_grant(user_id),
-                          respond = std::move(respond)](Membership m) mutable {
-      if (m == Membership::not_joined) {
-        return respond(error_reply(Errc::forbidden, "You are not joined to this room"));
-      }
-      if (m == Membership::unknown) {
-        log::get("rtcauth")->debug("msg=\"membership unknown, not checked\" room={} user={}",
-                                   grant.matrix_room, user_id);
-      }
-      finish(user_id, server, std::move(grant), std::move(respond));
-    });
-  });
+  verifier_.userinfo(
+      server, token.access_token,
+      [this, server, claimed_user_id, matrix_room, make_grant = std::move(make_grant),
+       respond = std::move(respond)](std::string user_id, std::string error) mutable {
+        auto log = log::get("rtcauth");
+        if (user_id.empty()) {
+          log->info("msg=\"OpenID token refused\" server={} reason=\"{}\"", server, error);
+          return respond(unauthorised());
+        }
+        // A server may only vouch for its own users.
+        if (!matrix::is_valid_user_id(user_id) || matrix::server_name_of(user_id) != server) {
+          log->warn("msg=\"OpenID sub not on its server\" server={} sub={}", server, user_id);
+          return respond(unauthorised());
+        }
+        if (!claimed_user_id.empty() && claimed_user_id != user_id) {
+          log->warn("msg=\"claimed_user_id differs from OpenID sub\" claimed={} sub={}",
+                    claimed_user_id, user_id);
+          return respond(unauthorised());
+        }
+        verifier_.membership(
+            matrix_room, user_id,
+            [this, user_id, server, grant = make_grant(user_id),
+             respond = std::move(respond)](Membership m) mutable {
+              if (m == Membership::not_joined) {
+                return respond(error_reply(Errc::forbidden, "You are not joined to this room"));
+              }
+              if (m == Membership::unknown) {
+                log::get("rtcauth")->debug(
+                    "msg=\"membership unknown, not checked\" room={} user={}", grant.matrix_room,
+                    user_id);
+              }
+              finish(user_id, server, std::move(grant), std::move(respond));
+            });
+      });
 }
 
 void AuthService::finish(const std::string& user_id, const std::string& server_name, Grant grant,
@@ -162,9 +177,13 @@ void AuthService::finish(const std::string& user_id, const std::string& server_n
     bool full_access = is_full_access(server_name);
     if (grant.delay.requested() && !full_access) {
       // The legacy client retries without the delay fields on this 400.
-      return respond(grant.delegate_only
-                         ? error_reply(Errc::forbidden, "Delegation of delayed events is only supported for full access users")
-                         : error_reply(Errc::bad_json, "Delegation of delayed events is only supported for full access users"));
+      return respond(
+          grant.delegate_only
+              ? error_reply(Errc::forbidden,
+                            "Delegation of delayed events is only supported for full access users")
+              : error_reply(
+                    Errc::bad_json,
+                    "Delegation of delayed events is only supported for full access users"));
     }
     json::object body;
     if (!grant.delegate_only) {
@@ -185,7 +204,8 @@ void AuthService::finish(const std::string& user_id, const std::string& server_n
     }
     log::get("rtcauth")->info("msg=\"{}\" user={} room={} identity={} access={}",
                               grant.delegate_only ? "delegated leave" : "token issued", user_id,
-                              grant.room_alias, grant.identity, full_access ? "full" : "restricted");
+                              grant.room_alias, grant.identity,
+                              full_access ? "full" : "restricted");
     respond(json_reply(body));
   } catch (...) {
     log::get("rtcauth")->error("msg=\"token request failed\" user={}", user_id);
@@ -195,8 +215,8 @@ void AuthService::finish(const std::string& user_id, const std::string& server_n
 
 void AuthService::handle_webhook(net::Request& req, Respond respond) {
   auto authorization = req.header("authorization").value_or("");
-  auto result = verify_webhook(req.body, authorization,
-                               [this](std::string_view key) { return secret_for(key); }, now_s());
+  auto result = verify_webhook(
+      req.body, authorization, [this](std::string_view key) { return secret_for(key); }, now_s());
   if (!result.event) {
     log::get("rtcauth")->warn("msg=\"webhook refused\" reason=\"{}\"", result.error);
     return respond(error_reply(Errc::unauthorized, "Bad webhook signature"));

@@ -71,10 +71,12 @@ class AuthService {
   // Checks the OpenID token (and claimed user), then membership; then
   // `make_grant(user_id)` says what to grant and `finish` answers.
   void authorise(const OpenIdToken& token, const std::string& claimed_user_id,
-                 const std::string& matrix_room, std::function<Grant(const std::string&)> make_grant,
-                 Respond respond);
-  void finish(const std::string& user_id, const std::string& server_name, Grant grant, Respond respond);
-  std::string mint(const std::string& room_alias, const std::string& identity, bool can_publish) const;
+                 const std::string& matrix_room,
+                 std::function<Grant(const std::string&)> make_grant, Respond respond);
+  void finish(const std::string& user_id, const std::string& server_name, Grant grant,
+              Respond respond);
+  std::string mint(const std::string& room_alias, const std::string& identity,
+                   bool can_publish) const;
 
   AuthServiceOptions options_;
   MatrixVerifier& verifier_;

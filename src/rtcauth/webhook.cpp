@@ -10,7 +10,9 @@ namespace json = boost::json;
 
 namespace {
 
-std::string body_hash(std::string_view body) { return base64_encode(sha256(body), false, true); }
+std::string body_hash(std::string_view body) {
+  return base64_encode(sha256(body), false, true);
+}
 
 std::string string_at(const json::object& o, std::string_view object_key, std::string_view key) {
   auto it = o.find(object_key);
@@ -32,7 +34,8 @@ WebhookResult verify_webhook(std::string_view body, std::string_view authorizati
   auto verified = verify_token(authorization, secrets, now_s);
   if (!verified.claims) return fail("bad webhook token: " + verified.error);
   if (verified.claims->sha256.empty()) return fail("webhook token has no sha256 claim");
-  if (verified.claims->sha256 != body_hash(body)) return fail("body does not match the sha256 claim");
+  if (verified.claims->sha256 != body_hash(body))
+    return fail("body does not match the sha256 claim");
 
   json::error_code ec;
   auto value = json::parse(body, ec);

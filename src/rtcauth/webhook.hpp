@@ -26,7 +26,7 @@ WebhookResult verify_webhook(std::string_view body, std::string_view authorizati
                              const SecretLookup& secrets, int64_t now_s);
 
 // For tests and the simulated SFU: the Authorization header for `body`.
-std::string sign_webhook(std::string_view body, std::string_view api_key,
-                         std::string_view secret, int64_t now_s);
+std::string sign_webhook(std::string_view body, std::string_view api_key, std::string_view secret,
+                         int64_t now_s);
 
 }  // namespace atrium::rtcauth

@@ -19,8 +19,8 @@ struct Relation {
   std::string rel_type;    // m.annotation, m.reference, m.replace, m.thread, ...
   std::string event_type;  // type of the relating event
   std::string sender;
-  std::string key;         // the annotation key (m.annotation only)
-  int64_t pos = 0;         // stream position of the relating event
+  std::string key;               // the annotation key (m.annotation only)
+  int64_t pos = 0;               // stream position of the relating event
   int64_t origin_server_ts = 0;  // filled by reads
 };
 
@@ -62,7 +62,7 @@ struct Pusher {
   std::string device_display_name;
   std::string profile_tag;
   std::string lang;
-  std::string data_json;  // includes "url" and optionally "format"
+  std::string data_json;   // includes "url" and optionally "format"
   int64_t pushkey_ts = 0;  // ms, when set
   int64_t last_pos = 0;    // notifications up to this position are delivered (or given up)
 };
@@ -81,8 +81,8 @@ class PushReader {
                               std::string_view event_type, std::string_view key) = 0;
 
   // Notifications of a user in a room after position `after`.
-  virtual NotificationCounts notification_counts(std::string_view user_id,
-                                                 std::string_view room_id, int64_t after) = 0;
+  virtual NotificationCounts notification_counts(std::string_view user_id, std::string_view room_id,
+                                                 int64_t after) = 0;
   // Newest first, positions < before.
   virtual std::vector<Notification> notifications(std::string_view user_id, int64_t before,
                                                   int limit, bool only_highlight) = 0;

@@ -106,7 +106,7 @@ struct AccountData {
 struct Receipt {
   std::string room_id;
   std::string user_id;
-  std::string type;  // m.read, m.read.private
+  std::string type;       // m.read, m.read.private
   std::string thread_id;  // empty: unthreaded
   std::string event_id;
   int64_t ts = 0;
@@ -159,8 +159,7 @@ class Reader : public virtual PushReader {
                                          bool newest_first, int limit) = 0;
   // Latest event positions (for prev_events) and the greatest depth.
   virtual std::vector<Event> room_forward_extremities(std::string_view room_id) = 0;
-  virtual std::optional<std::string> txn_event(std::string_view user_id,
-                                               std::string_view device_id,
+  virtual std::optional<std::string> txn_event(std::string_view user_id, std::string_view device_id,
                                                std::string_view txn_id) = 0;
 
   // Memberships (the current membership of each user in each room).
@@ -215,9 +214,8 @@ class Reader : public virtual PushReader {
   // Users whose keys changed with position in (after, upto].
   virtual std::vector<std::string> device_list_changes(int64_t after, int64_t upto) = 0;
   virtual std::vector<ToDeviceMessage> to_device_messages(std::string_view user_id,
-                                                          std::string_view device_id,
-                                                          int64_t after, int64_t upto,
-                                                          int limit) = 0;
+                                                          std::string_view device_id, int64_t after,
+                                                          int64_t upto, int limit) = 0;
   // Member events (join/leave/ban/invite) in any room with position in (after, upto].
   virtual std::vector<Membership> membership_changes(int64_t after, int64_t upto) = 0;
 

@@ -12,8 +12,8 @@ void add_account_routes(net::Router& router, Homeserver& hs) {
   const std::string c = kClient;
 
   router.add(Method::get, c + "/login", [](net::Request&, net::Respond respond) {
-    respond(ok_json(json::object{
-        {"flows", json::array{json::object{{"type", "m.login.password"}}}}}));
+    respond(
+        ok_json(json::object{{"flows", json::array{json::object{{"type", "m.login.password"}}}}}));
   });
   router.add(Method::post, c + "/login", [&hs](net::Request& req, net::Respond respond) {
     hs.accounts.login(body_object(req), req.remote_address, reply_json(std::move(respond)));
@@ -24,17 +24,17 @@ void add_account_routes(net::Router& router, Homeserver& hs) {
     hs.accounts.register_user(body_object(req, true), req.remote_address,
                               reply_response(std::move(respond)));
   });
-  router.add(Method::get, c + "/register/available", [&hs](net::Request& req, net::Respond respond) {
-    auto username = req.query_param("username");
-    if (!username) throw MatrixError(Errc::missing_param, "Missing 'username'");
-    hs.accounts.check_username_available(std::string(*username));
-    respond(ok_json(json::object{{"available", true}}));
-  });
+  router.add(Method::get, c + "/register/available",
+             [&hs](net::Request& req, net::Respond respond) {
+               auto username = req.query_param("username");
+               if (!username) throw MatrixError(Errc::missing_param, "Missing 'username'");
+               hs.accounts.check_username_available(std::string(*username));
+               respond(ok_json(json::object{{"available", true}}));
+             });
   router.add(Method::get, c + "/account/whoami",
              authed(hs, [](const Requester& who, net::Request&, net::Respond respond) {
-               respond(ok_json(json::object{{"user_id", who.user_id},
-                                            {"device_id", who.device_id},
-                                            {"is_guest", false}}));
+               respond(ok_json(json::object{
+                   {"user_id", who.user_id}, {"device_id", who.device_id}, {"is_guest", false}}));
              }));
   router.add(Method::post, c + "/logout",
              authed(hs, [&hs](const Requester& who, net::Request&, net::Respond respond) {
@@ -86,12 +86,11 @@ void add_account_routes(net::Router& router, Homeserver& hs) {
     hs.accounts.authenticate(req);
     respond(ok_json(hs.user_data.get_profile(req.param("userId"))));
   });
-  router.add(Method::get, c + "/profile/{userId}/{field}",
-             [&hs](net::Request& req, net::Respond respond) {
-               hs.accounts.authenticate(req);
-               respond(ok_json(
-                   hs.user_data.get_profile_field(req.param("userId"), req.param("field"))));
-             });
+  router.add(
+      Method::get, c + "/profile/{userId}/{field}", [&hs](net::Request& req, net::Respond respond) {
+        hs.accounts.authenticate(req);
+        respond(ok_json(hs.user_data.get_profile_field(req.param("userId"), req.param("field"))));
+      });
   router.add(Method::put, c + "/profile/{userId}/{field}",
              authed(hs, [&hs](const Requester& who, net::Request& req, net::Respond respond) {
                hs.user_data.set_profile_field(who, req.param("userId"), req.param("field"),

@@ -27,7 +27,8 @@ void add_e2ee_routes(net::Router& router, Homeserver& hs) {
              authed(hs, [&e2ee](const Requester& who, net::Request& req, net::Respond respond) {
                auto from = req.query_param("from");
                auto to = req.query_param("to");
-               if (!from || !to) throw MatrixError(Errc::missing_param, "'from' and 'to' are required");
+               if (!from || !to)
+                 throw MatrixError(Errc::missing_param, "'from' and 'to' are required");
                respond(ok_json(e2ee.key_changes(who, parse_stream_token(*from).pos,
                                                 parse_stream_token(*to).pos)));
              }));

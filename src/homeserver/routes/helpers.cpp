@@ -35,8 +35,8 @@ std::optional<int64_t> int_param(const net::Request& request, std::string_view n
   int64_t out = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
   if (ec != std::errc() || p != v->data() + v->size())
-    throw MatrixError(Errc::invalid_param, "Query parameter '" + std::string(name) +
-                                               "' must be an integer");
+    throw MatrixError(Errc::invalid_param,
+                      "Query parameter '" + std::string(name) + "' must be an integer");
   return out;
 }
 

@@ -17,7 +17,8 @@ json::object versions_body() {
                         {"org.matrix.msc4354", true},   // sticky events
                         {"org.matrix.msc3757", true},   // owned state keys (room versions)
                         {"org.matrix.msc4143", true}};  // RTC transport discovery
-  return json::object{{"versions", std::move(versions)}, {"unstable_features", std::move(unstable)}};
+  return json::object{{"versions", std::move(versions)},
+                      {"unstable_features", std::move(unstable)}};
 }
 
 json::object capabilities_body() {
@@ -47,12 +48,11 @@ void add_misc_routes(net::Router& router, Homeserver& hs) {
     r.body = "OK";
     respond(std::move(r));
   });
-  router.add(Method::get, "/_matrix/client/versions", [](net::Request&, net::Respond respond) {
-    respond(ok_json(versions_body()));
-  });
+  router.add(Method::get, "/_matrix/client/versions",
+             [](net::Request&, net::Respond respond) { respond(ok_json(versions_body())); });
   router.add(Method::get, "/.well-known/matrix/client", [&hs](net::Request&, net::Respond respond) {
-    std::string base = hs.config.public_baseurl.empty() ? "http://" + hs.config.listen
-                                                        : hs.config.public_baseurl;
+    std::string base =
+        hs.config.public_baseurl.empty() ? "http://" + hs.config.listen : hs.config.public_baseurl;
     json::object body{{"m.homeserver", json::object{{"base_url", base}}}};
     // Older MatrixRTC clients still discover the SFU here.
     if (!hs.config.rtc_transports.empty())

@@ -31,8 +31,8 @@ void add_push_routes(net::Router& router, Homeserver& hs) {
   router.add(Method::put, rule,
              authed(hs, [&rules](const Requester& who, net::Request& req, net::Respond respond) {
                rules.put_rule(who, req.param("scope"), req.param("kind"), req.param("ruleId"),
-                              body_object(req), text_param(req, "before"),
-                              text_param(req, "after"), reply_json(std::move(respond)));
+                              body_object(req), text_param(req, "before"), text_param(req, "after"),
+                              reply_json(std::move(respond)));
              }));
   router.add(Method::del, rule,
              authed(hs, [&rules](const Requester& who, net::Request& req, net::Respond respond) {
@@ -46,18 +46,18 @@ void add_push_routes(net::Router& router, Homeserver& hs) {
              }));
   router.add(Method::put, rule + "/{attribute}",
              authed(hs, [&rules](const Requester& who, net::Request& req, net::Respond respond) {
-               rules.put_attribute(who, req.param("scope"), req.param("kind"),
-                                   req.param("ruleId"), req.param("attribute"), body_object(req),
+               rules.put_attribute(who, req.param("scope"), req.param("kind"), req.param("ruleId"),
+                                   req.param("attribute"), body_object(req),
                                    reply_json(std::move(respond)));
              }));
 
-  router.add(Method::get, c + "/notifications",
-             authed(hs, [&hs](const Requester& who, net::Request& req, net::Respond respond) {
-               auto only = req.query_param("only");
-               respond(ok_json(hs.notifications.list(who, text_param(req, "from"),
-                                                     int_param(req, "limit"),
-                                                     only && *only == "highlight")));
-             }));
+  router.add(
+      Method::get, c + "/notifications",
+      authed(hs, [&hs](const Requester& who, net::Request& req, net::Respond respond) {
+        auto only = req.query_param("only");
+        respond(ok_json(hs.notifications.list(who, text_param(req, "from"), int_param(req, "limit"),
+                                              only && *only == "highlight")));
+      }));
 
   router.add(Method::get, c + "/pushers",
              authed(hs, [&hs](const Requester& who, net::Request&, net::Respond respond) {

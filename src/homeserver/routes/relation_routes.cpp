@@ -45,11 +45,10 @@ RelationsRequest relations_request(const net::Request& req) {
 void add_relation_routes(net::Router& router, Homeserver& hs) {
   const std::string base = "/_matrix/client/v1/rooms/{roomId}/relations/{eventId}";
   auto handler = [&hs](const Requester& who, net::Request& req, net::Respond respond) {
-    respond(ok_json(hs.relations.list(who, req.param("roomId"), req.param("eventId"),
-                                      relations_request(req))));
+    respond(ok_json(
+        hs.relations.list(who, req.param("roomId"), req.param("eventId"), relations_request(req))));
   };
-  for (const std::string& pattern :
-       {base, base + "/{relType}", base + "/{relType}/{eventType}"})
+  for (const std::string& pattern : {base, base + "/{relType}", base + "/{relType}/{eventType}"})
     router.add(net::Method::get, pattern, authed(hs, handler));
 }
 

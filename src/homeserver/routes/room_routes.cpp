@@ -40,12 +40,12 @@ void add_room_routes(net::Router& router, Homeserver& hs) {
   router.add(Method::post, c + "/join/{roomIdOrAlias}", authed(hs, join("roomIdOrAlias")));
   for (const char* action : {"invite", "leave", "kick", "ban", "unban"}) {
     std::string a = action;
-    router.add(Method::post, c + "/rooms/{roomId}/" + a,
-               authed(hs, [&rooms, a](const Requester& who, net::Request& req,
-                                      net::Respond respond) {
-                 rooms.change_membership(who, req.param("roomId"), a, body_object(req, true),
-                                         reply_json(std::move(respond)));
-               }));
+    router.add(
+        Method::post, c + "/rooms/{roomId}/" + a,
+        authed(hs, [&rooms, a](const Requester& who, net::Request& req, net::Respond respond) {
+          rooms.change_membership(who, req.param("roomId"), a, body_object(req, true),
+                                  reply_json(std::move(respond)));
+        }));
   }
   router.add(Method::post, c + "/rooms/{roomId}/forget",
              authed(hs, [&rooms](const Requester& who, net::Request& req, net::Respond respond) {
@@ -54,40 +54,37 @@ void add_room_routes(net::Router& router, Homeserver& hs) {
 
   // Both take MSC4140's delay (the server sends it later) and send takes
   // MSC4354's sticky duration.
-  router.add(Method::put, c + "/rooms/{roomId}/send/{eventType}/{txnId}",
-             authed(hs, [&hs, &rooms](const Requester& who, net::Request& req,
-                                      net::Respond respond) {
-               auto body = body_object(req);
-               int64_t sticky = sticky_duration(req);
-               if (auto delay = int_param(req, "org.matrix.msc4140.delay"))
-                 return hs.delayed.schedule(who, req.param("roomId"), req.param("eventType"),
-                                            std::nullopt, std::move(body), *delay, sticky,
-                                            req.param("txnId"), reply_json(std::move(respond)));
-               rooms.send_event(who, req.param("roomId"), req.param("eventType"),
-                                req.param("txnId"), std::move(body), sticky,
-                                reply_json(std::move(respond)));
-             }));
-  router.add(Method::put, c + "/rooms/{roomId}/state/{eventType}/{stateKey?}",
-             authed(hs, [&hs, &rooms](const Requester& who, net::Request& req,
-                                      net::Respond respond) {
-               auto body = body_object(req);
-               if (auto delay = int_param(req, "org.matrix.msc4140.delay")) {
-                 if (req.param("eventType") == "m.room.member")
-                   throw MatrixError(Errc::forbidden, "Membership cannot be delayed");
-                 return hs.delayed.schedule(who, req.param("roomId"), req.param("eventType"),
-                                            req.param("stateKey"), std::move(body), *delay, 0,
-                                            "", reply_json(std::move(respond)));
-               }
-               rooms.put_state(who, req.param("roomId"), req.param("eventType"),
-                               req.param("stateKey"), std::move(body),
-                               reply_json(std::move(respond)));
-             }));
+  router.add(
+      Method::put, c + "/rooms/{roomId}/send/{eventType}/{txnId}",
+      authed(hs, [&hs, &rooms](const Requester& who, net::Request& req, net::Respond respond) {
+        auto body = body_object(req);
+        int64_t sticky = sticky_duration(req);
+        if (auto delay = int_param(req, "org.matrix.msc4140.delay"))
+          return hs.delayed.schedule(who, req.param("roomId"), req.param("eventType"), std::nullopt,
+                                     std::move(body), *delay, sticky, req.param("txnId"),
+                                     reply_json(std::move(respond)));
+        rooms.send_event(who, req.param("roomId"), req.param("eventType"), req.param("txnId"),
+                         std::move(body), sticky, reply_json(std::move(respond)));
+      }));
+  router.add(
+      Method::put, c + "/rooms/{roomId}/state/{eventType}/{stateKey?}",
+      authed(hs, [&hs, &rooms](const Requester& who, net::Request& req, net::Respond respond) {
+        auto body = body_object(req);
+        if (auto delay = int_param(req, "org.matrix.msc4140.delay")) {
+          if (req.param("eventType") == "m.room.member")
+            throw MatrixError(Errc::forbidden, "Membership cannot be delayed");
+          return hs.delayed.schedule(who, req.param("roomId"), req.param("eventType"),
+                                     req.param("stateKey"), std::move(body), *delay, 0, "",
+                                     reply_json(std::move(respond)));
+        }
+        rooms.put_state(who, req.param("roomId"), req.param("eventType"), req.param("stateKey"),
+                        std::move(body), reply_json(std::move(respond)));
+      }));
   router.add(Method::get, c + "/rooms/{roomId}/state/{eventType}/{stateKey?}",
              authed(hs, [&rooms](const Requester& who, net::Request& req, net::Respond respond) {
                bool full = req.query_param("format").value_or("content") == "event";
-               respond(ok_json(rooms.get_state_event(who, req.param("roomId"),
-                                                     req.param("eventType"),
-                                                     req.param("stateKey"), full)));
+               respond(ok_json(rooms.get_state_event(
+                   who, req.param("roomId"), req.param("eventType"), req.param("stateKey"), full)));
              }));
   router.add(Method::get, c + "/rooms/{roomId}/state",
              authed(hs, [&rooms](const Requester& who, net::Request& req, net::Respond respond) {
@@ -111,30 +108,31 @@ void add_room_routes(net::Router& router, Homeserver& hs) {
                if (dir != "b" && dir != "f")
                  throw MatrixError(Errc::invalid_param, "dir must be 'b' or 'f'");
                q.backwards = dir == "b";
-               q.limit = static_cast<int>(std::clamp<int64_t>(
-                   int_param(req, "limit").value_or(10), 0, 1000));
+               q.limit = static_cast<int>(
+                   std::clamp<int64_t>(int_param(req, "limit").value_or(10), 0, 1000));
                if (auto filter = req.query_param("filter"))
                  q.filter = parse_event_filter(matrix::parse_request_object(*filter));
                respond(ok_json(rooms.messages(who, req.param("roomId"), q)));
              }));
-  router.add(Method::get, c + "/rooms/{roomId}/context/{eventId}",
-             authed(hs, [&rooms](const Requester& who, net::Request& req, net::Respond respond) {
-               EventFilter filter;
-               if (auto f = req.query_param("filter"))
-                 filter = parse_event_filter(matrix::parse_request_object(*f));
-               int limit = static_cast<int>(
-                   std::clamp<int64_t>(int_param(req, "limit").value_or(10), 0, 100));
-               respond(ok_json(rooms.context(who, req.param("roomId"), req.param("eventId"),
-                                             limit, filter)));
-             }));
-  router.add(Method::get, c + "/rooms/{roomId}/members",
-             authed(hs, [&rooms](const Requester& who, net::Request& req, net::Respond respond) {
-               std::optional<std::string> membership, not_membership;
-               if (auto m = req.query_param("membership")) membership = std::string(*m);
-               if (auto m = req.query_param("not_membership")) not_membership = std::string(*m);
-               respond(ok_json(rooms.members(who, req.param("roomId"), membership,
-                                             not_membership)));
-             }));
+  router.add(
+      Method::get, c + "/rooms/{roomId}/context/{eventId}",
+      authed(hs, [&rooms](const Requester& who, net::Request& req, net::Respond respond) {
+        EventFilter filter;
+        if (auto f = req.query_param("filter"))
+          filter = parse_event_filter(matrix::parse_request_object(*f));
+        int limit =
+            static_cast<int>(std::clamp<int64_t>(int_param(req, "limit").value_or(10), 0, 100));
+        respond(
+            ok_json(rooms.context(who, req.param("roomId"), req.param("eventId"), limit, filter)));
+      }));
+  router.add(
+      Method::get, c + "/rooms/{roomId}/members",
+      authed(hs, [&rooms](const Requester& who, net::Request& req, net::Respond respond) {
+        std::optional<std::string> membership, not_membership;
+        if (auto m = req.query_param("membership")) membership = std::string(*m);
+        if (auto m = req.query_param("not_membership")) not_membership = std::string(*m);
+        respond(ok_json(rooms.members(who, req.param("roomId"), membership, not_membership)));
+      }));
   router.add(Method::get, c + "/rooms/{roomId}/joined_members",
              authed(hs, [&rooms](const Requester& who, net::Request& req, net::Respond respond) {
                respond(ok_json(rooms.joined_members(who, req.param("roomId"))));

@@ -11,7 +11,8 @@ json::array rtc_transports_json(const Config& config) {
   json::array out;
   for (const auto& transport : config.rtc_transports) {
     json::object o;
-    for (const auto& [k, v] : transport) o[k] = v;
+    for (const auto& [k, v] : transport)
+      o[k] = v;
     out.push_back(std::move(o));
   }
   return out;
@@ -42,8 +43,8 @@ void add_rtc_routes(net::Router& router, Homeserver& hs) {
   router.add(Method::post, delayed + "/{delayId}/{action}",
              [&hs](net::Request& req, net::Respond respond) {
                auto who = hs.accounts.authenticate_if_present(req);
-               hs.delayed.manage(who, req.remote_address, req.param("delayId"),
-                                 req.param("action"), reply_json(std::move(respond)));
+               hs.delayed.manage(who, req.remote_address, req.param("delayId"), req.param("action"),
+                                 reply_json(std::move(respond)));
              });
   // The older form, with the action in the body.
   router.add(Method::post, delayed + "/{delayId}", [&hs](net::Request& req, net::Respond respond) {

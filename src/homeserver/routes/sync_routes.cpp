@@ -38,11 +38,11 @@ void add_sync_routes(net::Router& router, Homeserver& hs) {
                data.put_account_data(who, req.param("userId"), "", req.param("type"),
                                      body_object(req), reply_json(std::move(respond)));
              }));
-  router.add(Method::get, c + "/user/{userId}/account_data/{type}",
-             authed(hs, [&data](const Requester& who, net::Request& req, net::Respond respond) {
-               respond(ok_json(data.get_account_data(who, req.param("userId"), "",
-                                                     req.param("type"))));
-             }));
+  router.add(
+      Method::get, c + "/user/{userId}/account_data/{type}",
+      authed(hs, [&data](const Requester& who, net::Request& req, net::Respond respond) {
+        respond(ok_json(data.get_account_data(who, req.param("userId"), "", req.param("type"))));
+      }));
   router.add(Method::put, c + "/user/{userId}/rooms/{roomId}/account_data/{type}",
              authed(hs, [&data](const Requester& who, net::Request& req, net::Respond respond) {
                data.put_account_data(who, req.param("userId"), req.param("roomId"),
@@ -51,8 +51,8 @@ void add_sync_routes(net::Router& router, Homeserver& hs) {
              }));
   router.add(Method::get, c + "/user/{userId}/rooms/{roomId}/account_data/{type}",
              authed(hs, [&data](const Requester& who, net::Request& req, net::Respond respond) {
-               respond(ok_json(data.get_account_data(who, req.param("userId"),
-                                                     req.param("roomId"), req.param("type"))));
+               respond(ok_json(data.get_account_data(who, req.param("userId"), req.param("roomId"),
+                                                     req.param("type"))));
              }));
 
   router.add(Method::put, c + "/rooms/{roomId}/typing/{userId}",
@@ -62,7 +62,8 @@ void add_sync_routes(net::Router& router, Homeserver& hs) {
                if (!typing || !typing->is_bool())
                  throw MatrixError(Errc::bad_json, "'typing' must be a boolean");
                int64_t timeout = 30000;
-               if (auto* t = body.if_contains("timeout"); t && t->is_int64()) timeout = t->as_int64();
+               if (auto* t = body.if_contains("timeout"); t && t->is_int64())
+                 timeout = t->as_int64();
                hs.typing.set_typing(who, req.param("roomId"), req.param("userId"),
                                     typing->as_bool(), timeout);
                respond(ok_json(json::object{}));

@@ -62,7 +62,8 @@ Connection::Connection(const std::string& path, bool read_only) {
 }
 
 Connection::~Connection() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  for (auto& [sql, stmt] : cache_)
+    sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }
 

@@ -4,15 +4,15 @@ namespace atrium::store::sqlite {
 
 namespace {
 
-#define RELATION_COLUMNS                                                                    \
-  "r.event_id, r.relates_to, r.room_id, r.rel_type, r.event_type, r.sender, "               \
+#define RELATION_COLUMNS                                                      \
+  "r.event_id, r.relates_to, r.room_id, r.rel_type, r.event_type, r.sender, " \
   "r.aggregation_key, r.pos, e.origin_server_ts"
 
 std::vector<Relation> read_relations(Statement& st) {
   std::vector<Relation> out;
   while (st.step())
-    out.push_back(Relation{st.text(0), st.text(1), st.text(2), st.text(3), st.text(4),
-                           st.text(5), st.text(6), st.integer(7), st.integer(8)});
+    out.push_back(Relation{st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.text(5),
+                           st.text(6), st.integer(7), st.integer(8)});
   return out;
 }
 
@@ -26,8 +26,8 @@ std::vector<Notification> read_notifications(Statement& st) {
   return out;
 }
 
-#define PUSHER_COLUMNS                                                                      \
-  "user_id, app_id, pushkey, kind, app_display_name, device_display_name, profile_tag, "    \
+#define PUSHER_COLUMNS                                                                   \
+  "user_id, app_id, pushkey, kind, app_display_name, device_display_name, profile_tag, " \
   "lang, data_json, pushkey_ts, last_pos"
 
 std::vector<Pusher> read_pushers(Statement& st) {
@@ -43,12 +43,12 @@ std::vector<Pusher> read_pushers(Statement& st) {
 std::vector<Relation> SqlitePushReader::relations(const RelationQuery& q) {
   // The relations tree below the parent, `max_depth` levels deep; filters and
   // the position window apply at every level.
-#define RELATION_TREE                                                                       \
-  "WITH RECURSIVE tree(event_id, depth) AS (SELECT event_id, 1 FROM relations "             \
+#define RELATION_TREE                                                                        \
+  "WITH RECURSIVE tree(event_id, depth) AS (SELECT event_id, 1 FROM relations "              \
   "WHERE relates_to = ?1 UNION SELECT r.event_id, t.depth + 1 FROM relations r JOIN tree t " \
-  "ON r.relates_to = t.event_id WHERE t.depth < ?2) SELECT " RELATION_COLUMNS               \
-  " FROM tree JOIN relations r ON r.event_id = tree.event_id JOIN events e "                \
-  "ON e.event_id = r.event_id WHERE (?3 IS NULL OR r.rel_type = ?3) AND "                   \
+  "ON r.relates_to = t.event_id WHERE t.depth < ?2) SELECT " RELATION_COLUMNS                \
+  " FROM tree JOIN relations r ON r.event_id = tree.event_id JOIN events e "                 \
+  "ON e.event_id = r.event_id WHERE (?3 IS NULL OR r.rel_type = ?3) AND "                    \
   "(?4 IS NULL OR r.event_type = ?4) AND r.pos > ?5 AND r.pos <= ?6 "
   auto st = q.newest_first ? push_db_.prepare(RELATION_TREE "ORDER BY r.pos DESC LIMIT ?7")
                            : push_db_.prepare(RELATION_TREE "ORDER BY r.pos ASC LIMIT ?7");
@@ -76,8 +76,7 @@ bool SqlitePushReader::has_annotation(std::string_view parent_id, std::string_vi
 }
 
 NotificationCounts SqlitePushReader::notification_counts(std::string_view user_id,
-                                                         std::string_view room_id,
-                                                         int64_t after) {
+                                                         std::string_view room_id, int64_t after) {
   auto st = push_db_.prepare(
       "SELECT COUNT(*), COALESCE(SUM(highlight), 0) FROM notifications "
       "WHERE user_id = ? AND room_id = ? AND pos > ?");
@@ -87,9 +86,8 @@ NotificationCounts SqlitePushReader::notification_counts(std::string_view user_i
   return out;
 }
 
-std::vector<Notification> SqlitePushReader::notifications(std::string_view user_id,
-                                                          int64_t before, int limit,
-                                                          bool only_highlight) {
+std::vector<Notification> SqlitePushReader::notifications(std::string_view user_id, int64_t before,
+                                                          int limit, bool only_highlight) {
   auto st = push_db_.prepare("SELECT " NOTIFICATION_COLUMNS
                              " FROM notifications WHERE user_id = ? AND pos < ? AND "
                              "highlight >= ? ORDER BY pos DESC LIMIT ?");
@@ -163,9 +161,8 @@ void SqlitePushWriter::upsert_pusher(const Pusher& p) {
           "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (app_id, pushkey, user_id) "
           "DO UPDATE SET kind = ?4, app_display_name = ?5, device_display_name = ?6, "
           "profile_tag = ?7, lang = ?8, data_json = ?9, pushkey_ts = ?10")
-      .bind_all(p.user_id, p.app_id, p.pushkey, p.kind, p.app_display_name,
-                p.device_display_name, p.profile_tag, p.lang, p.data_json, p.pushkey_ts,
-                p.last_pos)
+      .bind_all(p.user_id, p.app_id, p.pushkey, p.kind, p.app_display_name, p.device_display_name,
+                p.profile_tag, p.lang, p.data_json, p.pushkey_ts, p.last_pos)
       .exec();
 }
 
@@ -176,8 +173,7 @@ void SqlitePushWriter::delete_pusher(std::string_view user_id, std::string_view 
       .exec();
 }
 
-void SqlitePushWriter::delete_pushers_of_others(std::string_view app_id,
-                                                std::string_view pushkey,
+void SqlitePushWriter::delete_pushers_of_others(std::string_view app_id, std::string_view pushkey,
                                                 std::string_view keep_user) {
   push_db_.prepare("DELETE FROM pushers WHERE app_id = ? AND pushkey = ? AND user_id != ?")
       .bind_all(app_id, pushkey, keep_user)

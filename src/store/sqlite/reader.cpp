@@ -4,7 +4,7 @@ namespace atrium::store::sqlite {
 
 namespace {
 
-#define EVENT_COLUMNS                                                                         \
+#define EVENT_COLUMNS                                                                          \
   "e.pos, e.event_id, e.room_id, e.type, e.state_key, e.sender, e.origin_server_ts, e.depth, " \
   "e.pdu_json, e.redacted_by, e.txn_device, e.txn_id, e.replaces_state, e.sticky_until"
 
@@ -29,22 +29,23 @@ Event read_event(const Statement& st) {
 
 std::vector<Event> read_events(Statement& st) {
   std::vector<Event> out;
-  while (st.step()) out.push_back(read_event(st));
+  while (st.step())
+    out.push_back(read_event(st));
   return out;
 }
 
 Membership read_membership(const Statement& st) {
-  return Membership{st.text(0), st.text(1), st.text(2), st.text(3), st.integer(4),
-                    st.integer(5) != 0};
+  return Membership{st.text(0), st.text(1),    st.text(2),
+                    st.text(3), st.integer(4), st.integer(5) != 0};
 }
 
 Receipt read_receipt(const Statement& st) {
-  return Receipt{st.text(0), st.text(1), st.text(2), st.text(3),
+  return Receipt{st.text(0), st.text(1),    st.text(2),   st.text(3),
                  st.text(4), st.integer(5), st.integer(6)};
 }
 
-#define DELAYED_COLUMNS                                                                    \
-  "delay_id, user_id, device_id, room_id, type, state_key, content_json, delay_ms, "        \
+#define DELAYED_COLUMNS                                                              \
+  "delay_id, user_id, device_id, room_id, type, state_key, content_json, delay_ms, " \
   "running_since, sticky_duration_ms, status, event_id, error, finalised_ts"
 
 DelayedEvent read_delayed(const Statement& st) {
@@ -73,10 +74,11 @@ DelayedEvent read_delayed(const Statement& st) {
 // plan depends on a binding is re-prepared on every call).
 std::vector<Event> SqliteReader::sticky_events(std::string_view room_id, int64_t after,
                                                int64_t upto, int64_t now) {
-  auto st = db_.prepare("SELECT " EVENT_COLUMNS
-                        " FROM events e WHERE e.room_id = ? AND e.sticky_until > 0 AND e.sticky_until > ? "
-                        "AND e.pos > ? "
-                        "AND e.pos <= ? ORDER BY e.pos");
+  auto st = db_.prepare(
+      "SELECT " EVENT_COLUMNS
+      " FROM events e WHERE e.room_id = ? AND e.sticky_until > 0 AND e.sticky_until > ? "
+      "AND e.pos > ? "
+      "AND e.pos <= ? ORDER BY e.pos");
   st.bind_all(room_id, now, after, upto);
   return read_events(st);
 }
@@ -95,15 +97,17 @@ std::vector<DelayedEvent> SqliteReader::delayed_events_of_user(std::string_view 
                         "ORDER BY running_since + delay_ms");
   st.bind_all(user_id, status);
   std::vector<DelayedEvent> out;
-  while (st.step()) out.push_back(read_delayed(st));
+  while (st.step())
+    out.push_back(read_delayed(st));
   return out;
 }
 
 std::vector<DelayedEvent> SqliteReader::scheduled_delayed_events() {
-  auto st = db_.prepare("SELECT " DELAYED_COLUMNS
-                        " FROM delayed_events WHERE status = 'scheduled'");
+  auto st =
+      db_.prepare("SELECT " DELAYED_COLUMNS " FROM delayed_events WHERE status = 'scheduled'");
   std::vector<DelayedEvent> out;
-  while (st.step()) out.push_back(read_delayed(st));
+  while (st.step())
+    out.push_back(read_delayed(st));
   return out;
 }
 
@@ -128,7 +132,8 @@ std::vector<std::pair<std::string, std::string>> SqliteReader::devices_keys(
       "SELECT device_id, keys_json FROM device_keys WHERE user_id = ? ORDER BY device_id");
   st.bind_all(user_id);
   std::vector<std::pair<std::string, std::string>> out;
-  while (st.step()) out.emplace_back(st.text(0), st.text(1));
+  while (st.step())
+    out.emplace_back(st.text(0), st.text(1));
   return out;
 }
 
@@ -139,7 +144,8 @@ std::vector<std::pair<std::string, int64_t>> SqliteReader::one_time_key_counts(
       "GROUP BY algorithm");
   st.bind_all(user_id, device_id);
   std::vector<std::pair<std::string, int64_t>> out;
-  while (st.step()) out.emplace_back(st.text(0), st.integer(1));
+  while (st.step())
+    out.emplace_back(st.text(0), st.integer(1));
   return out;
 }
 
@@ -150,14 +156,15 @@ std::vector<std::string> SqliteReader::unused_fallback_key_algorithms(std::strin
       "ORDER BY algorithm");
   st.bind_all(user_id, device_id);
   std::vector<std::string> out;
-  while (st.step()) out.push_back(st.text(0));
+  while (st.step())
+    out.push_back(st.text(0));
   return out;
 }
 
 std::optional<std::string> SqliteReader::cross_signing_key(std::string_view user_id,
                                                            std::string_view key_type) {
-  auto st = db_.prepare(
-      "SELECT key_json FROM cross_signing_keys WHERE user_id = ? AND key_type = ?");
+  auto st =
+      db_.prepare("SELECT key_json FROM cross_signing_keys WHERE user_id = ? AND key_type = ?");
   st.bind_all(user_id, key_type);
   if (!st.step()) return std::nullopt;
   return st.text(0);
@@ -170,16 +177,18 @@ std::vector<std::tuple<std::string, std::string, std::string>> SqliteReader::key
       "AND target_id = ?");
   st.bind_all(target_user, target_id);
   std::vector<std::tuple<std::string, std::string, std::string>> out;
-  while (st.step()) out.emplace_back(st.text(0), st.text(1), st.text(2));
+  while (st.step())
+    out.emplace_back(st.text(0), st.text(1), st.text(2));
   return out;
 }
 
 std::vector<std::string> SqliteReader::device_list_changes(int64_t after, int64_t upto) {
-  auto st = db_.prepare(
-      "SELECT DISTINCT user_id FROM device_list_changes WHERE pos > ? AND pos <= ?");
+  auto st =
+      db_.prepare("SELECT DISTINCT user_id FROM device_list_changes WHERE pos > ? AND pos <= ?");
   st.bind_all(after, upto);
   std::vector<std::string> out;
-  while (st.step()) out.push_back(st.text(0));
+  while (st.step())
+    out.push_back(st.text(0));
   return out;
 }
 
@@ -192,7 +201,8 @@ std::vector<ToDeviceMessage> SqliteReader::to_device_messages(std::string_view u
       "device_id = ? AND pos > ? AND pos <= ? ORDER BY pos LIMIT ?");
   st.bind_all(user_id, device_id, after, upto, limit);
   std::vector<ToDeviceMessage> out;
-  while (st.step()) out.push_back({st.integer(0), st.text(1), st.text(2), st.text(3)});
+  while (st.step())
+    out.push_back({st.integer(0), st.text(1), st.text(2), st.text(3)});
   return out;
 }
 
@@ -202,7 +212,8 @@ std::vector<Membership> SqliteReader::membership_changes(int64_t after, int64_t 
       "0 FROM events WHERE type = 'm.room.member' AND pos > ? AND pos <= ? ORDER BY pos");
   st.bind_all(after, upto);
   std::vector<Membership> out;
-  while (st.step()) out.push_back(read_membership(st));
+  while (st.step())
+    out.push_back(read_membership(st));
   return out;
 }
 
@@ -212,8 +223,8 @@ std::optional<User> SqliteReader::user(std::string_view user_id) {
       "FROM users WHERE user_id = ?");
   st.bind_all(user_id);
   if (!st.step()) return std::nullopt;
-  return User{st.text(0),          st.text(1),  st.integer(2), st.integer(3) != 0,
-              st.integer(4) != 0,  st.text(5),  st.text(6)};
+  return User{st.text(0),         st.text(1), st.integer(2), st.integer(3) != 0,
+              st.integer(4) != 0, st.text(5), st.text(6)};
 }
 
 std::optional<TokenOwner> SqliteReader::token_owner(std::string_view access_token) {
@@ -229,7 +240,8 @@ std::vector<Device> SqliteReader::devices(std::string_view user_id) {
       "WHERE user_id = ? ORDER BY device_id");
   st.bind_all(user_id);
   std::vector<Device> out;
-  while (st.step()) out.push_back({st.text(0), st.text(1), st.text(2), st.integer(3), st.text(4)});
+  while (st.step())
+    out.push_back({st.text(0), st.text(1), st.text(2), st.integer(3), st.text(4)});
   return out;
 }
 
@@ -250,8 +262,8 @@ std::optional<std::string> SqliteReader::filter(std::string_view user_id, int64_
 }
 
 std::optional<Room> SqliteReader::room(std::string_view room_id) {
-  auto st = db_.prepare(
-      "SELECT room_id, room_version, creator, created_ts FROM rooms WHERE room_id = ?");
+  auto st =
+      db_.prepare("SELECT room_id, room_version, creator, created_ts FROM rooms WHERE room_id = ?");
   st.bind_all(room_id);
   if (!st.step()) return std::nullopt;
   return Room{st.text(0), st.text(1), st.text(2), st.integer(3)};
@@ -268,7 +280,8 @@ std::vector<std::string> SqliteReader::room_aliases(std::string_view room_id) {
   auto st = db_.prepare("SELECT alias FROM room_aliases WHERE room_id = ? ORDER BY alias");
   st.bind_all(room_id);
   std::vector<std::string> out;
-  while (st.step()) out.push_back(st.text(0));
+  while (st.step())
+    out.push_back(st.text(0));
   return out;
 }
 
@@ -301,28 +314,28 @@ std::vector<Event> SqliteReader::current_state(std::string_view room_id) {
 std::vector<Event> SqliteReader::state_before(std::string_view room_id, int64_t pos) {
   // For each (type, state_key) the newest state event before `pos`: the room
   // DAG of a single server is linear, so stream order is topological order.
-  auto st = db_.prepare(
-      "SELECT " EVENT_COLUMNS
-      " FROM events e JOIN (SELECT MAX(pos) AS p FROM events WHERE room_id = ?1 AND "
-      "state_key IS NOT NULL AND pos < ?2 GROUP BY type, state_key) s ON e.pos = s.p "
-      "ORDER BY e.pos");
+  auto st =
+      db_.prepare("SELECT " EVENT_COLUMNS
+                  " FROM events e JOIN (SELECT MAX(pos) AS p FROM events WHERE room_id = ?1 AND "
+                  "state_key IS NOT NULL AND pos < ?2 GROUP BY type, state_key) s ON e.pos = s.p "
+                  "ORDER BY e.pos");
   st.bind_all(room_id, pos);
   return read_events(st);
 }
 
 std::vector<Event> SqliteReader::state_changes(std::string_view room_id, int64_t after,
                                                int64_t upto) {
-  auto st = db_.prepare(
-      "SELECT " EVENT_COLUMNS
-      " FROM events e JOIN (SELECT MAX(pos) AS p FROM events WHERE room_id = ?1 AND "
-      "state_key IS NOT NULL AND pos > ?2 AND pos <= ?3 GROUP BY type, state_key) s "
-      "ON e.pos = s.p ORDER BY e.pos");
+  auto st =
+      db_.prepare("SELECT " EVENT_COLUMNS
+                  " FROM events e JOIN (SELECT MAX(pos) AS p FROM events WHERE room_id = ?1 AND "
+                  "state_key IS NOT NULL AND pos > ?2 AND pos <= ?3 GROUP BY type, state_key) s "
+                  "ON e.pos = s.p ORDER BY e.pos");
   st.bind_all(room_id, after, upto);
   return read_events(st);
 }
 
-std::vector<Event> SqliteReader::room_events(std::string_view room_id, int64_t after,
-                                             int64_t upto, bool newest_first, int limit) {
+std::vector<Event> SqliteReader::room_events(std::string_view room_id, int64_t after, int64_t upto,
+                                             bool newest_first, int limit) {
   if (newest_first) {
     auto st = db_.prepare("SELECT " EVENT_COLUMNS
                           " FROM events e WHERE e.room_id = ? AND e.pos > ? AND e.pos <= ? "
@@ -348,8 +361,8 @@ std::vector<Event> SqliteReader::room_forward_extremities(std::string_view room_
 std::optional<std::string> SqliteReader::txn_event(std::string_view user_id,
                                                    std::string_view device_id,
                                                    std::string_view txn_id) {
-  auto st = db_.prepare(
-      "SELECT event_id FROM txns WHERE user_id = ? AND device_id = ? AND txn_id = ?");
+  auto st =
+      db_.prepare("SELECT event_id FROM txns WHERE user_id = ? AND device_id = ? AND txn_id = ?");
   st.bind_all(user_id, device_id, txn_id);
   if (!st.step()) return std::nullopt;
   return st.text(0);
@@ -361,7 +374,8 @@ std::vector<Membership> SqliteReader::memberships_of_user(std::string_view user_
       "WHERE user_id = ? ORDER BY pos");
   st.bind_all(user_id);
   std::vector<Membership> out;
-  while (st.step()) out.push_back(read_membership(st));
+  while (st.step())
+    out.push_back(read_membership(st));
   return out;
 }
 
@@ -371,7 +385,8 @@ std::vector<Membership> SqliteReader::room_members(std::string_view room_id) {
       "WHERE room_id = ? ORDER BY pos");
   st.bind_all(room_id);
   std::vector<Membership> out;
-  while (st.step()) out.push_back(read_membership(st));
+  while (st.step())
+    out.push_back(read_membership(st));
   return out;
 }
 
@@ -385,14 +400,15 @@ std::optional<Membership> SqliteReader::membership(std::string_view room_id,
   return read_membership(st);
 }
 
-std::vector<AccountData> SqliteReader::account_data_changes(std::string_view user_id,
-                                                            int64_t after, int64_t upto) {
+std::vector<AccountData> SqliteReader::account_data_changes(std::string_view user_id, int64_t after,
+                                                            int64_t upto) {
   auto st = db_.prepare(
       "SELECT room_id, type, content_json, pos FROM account_data WHERE user_id = ? AND pos > ? "
       "AND pos <= ? ORDER BY pos");
   st.bind_all(user_id, after, upto);
   std::vector<AccountData> out;
-  while (st.step()) out.push_back({st.text(0), st.text(1), st.text(2), st.integer(3)});
+  while (st.step())
+    out.push_back({st.text(0), st.text(1), st.text(2), st.integer(3)});
   return out;
 }
 
@@ -413,7 +429,8 @@ std::vector<Receipt> SqliteReader::receipt_changes(std::string_view room_id, int
       "WHERE room_id = ? AND pos > ? AND pos <= ? ORDER BY pos");
   st.bind_all(room_id, after, upto);
   std::vector<Receipt> out;
-  while (st.step()) out.push_back(read_receipt(st));
+  while (st.step())
+    out.push_back(read_receipt(st));
   return out;
 }
 
@@ -423,7 +440,8 @@ std::vector<Receipt> SqliteReader::receipts_of_room(std::string_view room_id) {
       "WHERE room_id = ? ORDER BY pos");
   st.bind_all(room_id);
   std::vector<Receipt> out;
-  while (st.step()) out.push_back(read_receipt(st));
+  while (st.step())
+    out.push_back(read_receipt(st));
   return out;
 }
 

@@ -32,8 +32,7 @@ class SqliteReader : public virtual Reader, public SqlitePushReader {
                                        std::string_view txn_id) override;
   std::vector<Membership> memberships_of_user(std::string_view user_id) override;
   std::vector<Membership> room_members(std::string_view room_id) override;
-  std::optional<Membership> membership(std::string_view room_id,
-                                       std::string_view user_id) override;
+  std::optional<Membership> membership(std::string_view room_id, std::string_view user_id) override;
   std::vector<AccountData> account_data_changes(std::string_view user_id, int64_t after,
                                                 int64_t upto) override;
   std::optional<std::string> account_data(std::string_view user_id, std::string_view room_id,

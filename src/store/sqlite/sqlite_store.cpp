@@ -17,8 +17,7 @@ namespace {
 
 class SqliteWriter final : public SqliteReader, public Writer, public SqlitePushWriter {
  public:
-  SqliteWriter(Connection& db, int64_t& pos)
-      : SqliteReader(db), SqlitePushWriter(db), pos_(pos) {}
+  SqliteWriter(Connection& db, int64_t& pos) : SqliteReader(db), SqlitePushWriter(db), pos_(pos) {}
 
   std::vector<std::function<void()>> take_after_commit() { return std::move(after_commit_); }
   void discard_after_commit(size_t keep) { after_commit_.resize(keep); }
@@ -122,7 +121,8 @@ class SqliteWriter final : public SqliteReader, public Writer, public SqlitePush
         .exec();
     if (!e.state_key) return;
     db_.prepare(
-           "INSERT INTO current_state (room_id, type, state_key, event_pos) VALUES (?1, ?2, ?3, ?4) "
+           "INSERT INTO current_state (room_id, type, state_key, event_pos) VALUES (?1, ?2, ?3, "
+           "?4) "
            "ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_pos = ?4")
         .bind_all(e.room_id, e.type, *e.state_key, e.pos)
         .exec();
@@ -196,15 +196,16 @@ class SqliteWriter final : public SqliteReader, public Writer, public SqlitePush
   }
 
   std::vector<std::string> cancel_delayed_state(std::string_view room_id, std::string_view type,
-                                                std::string_view state_key,
-                                                std::string_view writer, int64_t now) override {
+                                                std::string_view state_key, std::string_view writer,
+                                                int64_t now) override {
     std::vector<std::string> ids;
     {
       auto st = db_.prepare(
           "SELECT delay_id FROM delayed_events WHERE room_id = ? AND type = ? AND state_key = ? "
           "AND status = 'scheduled' AND user_id != ?");
       st.bind_all(room_id, type, state_key, writer);
-      while (st.step()) ids.push_back(st.text(0));
+      while (st.step())
+        ids.push_back(st.text(0));
     }
     for (const auto& id : ids) {
       db_.prepare(
@@ -280,8 +281,9 @@ class SqliteWriter final : public SqliteReader, public Writer, public SqlitePush
     st.bind_all(user_id, device_id, algorithm);
     if (!st.step()) return std::nullopt;
     OneTimeKey key{st.text(0), st.text(1)};
-    db_.prepare("UPDATE fallback_keys SET used = 1 WHERE user_id = ? AND device_id = ? AND "
-                "algorithm = ?")
+    db_.prepare(
+           "UPDATE fallback_keys SET used = 1 WHERE user_id = ? AND device_id = ? AND "
+           "algorithm = ?")
         .bind_all(user_id, device_id, algorithm)
         .exec();
     return key;
@@ -327,8 +329,7 @@ class SqliteWriter final : public SqliteReader, public Writer, public SqlitePush
     return pos;
   }
 
-  void ack_to_device(std::string_view user_id, std::string_view device_id,
-                     int64_t upto) override {
+  void ack_to_device(std::string_view user_id, std::string_view device_id, int64_t upto) override {
     db_.prepare("DELETE FROM to_device WHERE user_id = ? AND device_id = ? AND pos <= ?")
         .bind_all(user_id, device_id, upto)
         .exec();
@@ -489,15 +490,18 @@ class SqliteStore final : public Store {
       }
       pos_ = pos_before;
       auto failure = std::current_exception();
-      for (auto& p : batch) p.done(failure);
+      for (auto& p : batch)
+        p.done(failure);
       return;
     }
     committed_.store(pos_, std::memory_order_release);
     // Answer the writers first: their replies must not queue behind the
     // wake-ups of every long-poll the hooks notify.
     auto hooks = writer.take_after_commit();
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
-    for (auto& fn : hooks) fn();
+    for (size_t i = 0; i < batch.size(); ++i)
+      batch[i].done(results[i]);
+    for (auto& fn : hooks)
+      fn();
   }
 
   std::string path_;

@@ -9,9 +9,10 @@ namespace atrium {
 namespace {
 
 std::string write_temp(const std::string& text) {
-  auto path = std::filesystem::temp_directory_path() /
-              ("atrium-config-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-               "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml");
+  auto path =
+      std::filesystem::temp_directory_path() /
+      ("atrium-config-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+       ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml");
   std::ofstream(path) << text;
   return path.string();
 }
@@ -28,9 +29,9 @@ TEST(Config, DefaultsListenOnLoopbackWithOpenRegistration) {
 }
 
 TEST(Config, ReadsYamlKeys) {
-  auto c = load_config_file(write_temp(
-      "server_name: example.org\nlisten: '[::1]:9000'\nenable_registration: false\n"
-      "rate_limits:\n  message: {per_second: 2, burst: 3}\n"));
+  auto c = load_config_file(
+      write_temp("server_name: example.org\nlisten: '[::1]:9000'\nenable_registration: false\n"
+                 "rate_limits:\n  message: {per_second: 2, burst: 3}\n"));
   EXPECT_EQ(c.server_name, "example.org");
   EXPECT_EQ(c.listen_host(), "::1");
   EXPECT_EQ(c.listen_port(), 9000);

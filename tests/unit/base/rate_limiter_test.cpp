@@ -19,7 +19,8 @@ TEST(RateLimiter, AllowsBurstThenAsksToWait) {
 
 TEST(RateLimiter, ZeroRateDisables) {
   RateLimiter limiter({0, 0});
-  for (int i = 0; i < 1000; ++i) EXPECT_EQ(limiter.take("a", 0), 0);
+  for (int i = 0; i < 1000; ++i)
+    EXPECT_EQ(limiter.take("a", 0), 0);
 }
 
 }  // namespace

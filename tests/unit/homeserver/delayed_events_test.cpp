@@ -13,11 +13,12 @@ class DelayedEventsTest : public HomeserverTest {
     });
     return std::string(out.at("delay_id").as_string());
   }
-  std::string key(const Requester& who) { return "_" + who.user_id + "_" + who.device_id + "_m.call"; }
+  std::string key(const Requester& who) {
+    return "_" + who.user_id + "_" + who.device_id + "_m.call";
+  }
   void manage(const std::string& id, const std::string& action) {
-    await<json::object>([&](auto done) {
-      hs_->delayed.manage(std::nullopt, "127.0.0.1", id, action, done);
-    });
+    await<json::object>(
+        [&](auto done) { hs_->delayed.manage(std::nullopt, "127.0.0.1", id, action, done); });
   }
   std::optional<json::object> member_state(const Requester& who, const std::string& room) {
     try {
@@ -111,8 +112,8 @@ TEST_F(DelayedEventsTest, SurvivesARestart) {
   // Restart before any timer ran: a new service re-arms it from the store.
   hs_.reset();
   scheduler_.timers.clear();
-  hs_ = std::make_unique<Homeserver>(config_, *store_, matrix::SigningKey::generate("t"),
-                                     scheduler_);
+  hs_ =
+      std::make_unique<Homeserver>(config_, *store_, matrix::SigningKey::generate("t"), scheduler_);
   fire();
   EXPECT_TRUE(member_state(alice, room));
 }

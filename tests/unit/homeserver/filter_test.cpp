@@ -17,8 +17,7 @@ store::Event event(std::string type, std::string sender, std::string room = "!r:
 
 TEST(EventFilter, TypesWithWildcardsAndExclusions) {
   auto f = parse_event_filter(
-      json::parse(R"({"types":["m.room.*"],"not_types":["m.room.member"],"limit":5})")
-          .as_object());
+      json::parse(R"({"types":["m.room.*"],"not_types":["m.room.member"],"limit":5})").as_object());
   EXPECT_EQ(f.limit, 5);
   EXPECT_TRUE(f.matches(event("m.room.message", "@a:hs")));
   EXPECT_FALSE(f.matches(event("m.room.member", "@a:hs")));
@@ -26,8 +25,8 @@ TEST(EventFilter, TypesWithWildcardsAndExclusions) {
 }
 
 TEST(EventFilter, SendersAndRooms) {
-  auto f = parse_event_filter(
-      json::parse(R"({"senders":["@a:hs"],"not_rooms":["!x:hs"]})").as_object());
+  auto f =
+      parse_event_filter(json::parse(R"({"senders":["@a:hs"],"not_rooms":["!x:hs"]})").as_object());
   EXPECT_TRUE(f.matches(event("t", "@a:hs")));
   EXPECT_FALSE(f.matches(event("t", "@b:hs")));
   EXPECT_FALSE(f.matches(event("t", "@a:hs", "!x:hs")));

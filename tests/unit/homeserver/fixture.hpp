@@ -37,7 +37,8 @@ class ManualScheduler : public net::Scheduler {
         now.swap(posted);
       }
       if (now.empty()) return;
-      for (auto& fn : now) fn();
+      for (auto& fn : now)
+        fn();
     }
   }
   // Fires every timer not cancelled (as if their time had come).
@@ -87,8 +88,10 @@ class HomeserverTest : public ::testing::Test {
   T await(F&& call) {
     std::promise<T> result;
     call([&](std::exception_ptr e, T value) {
-      if (e) result.set_exception(e);
-      else result.set_value(std::move(value));
+      if (e)
+        result.set_exception(e);
+      else
+        result.set_value(std::move(value));
     });
     return result.get_future().get();
   }
@@ -124,7 +127,7 @@ class HomeserverTest : public ::testing::Test {
   std::string send_text(const Requester& who, const std::string& room, const std::string& body,
                         const std::string& txn) {
     auto out = await<json::object>([&](auto done) {
-      hs_->rooms.send_event(who, room, "m.room.message", txn, 
+      hs_->rooms.send_event(who, room, "m.room.message", txn,
                             json::object{{"msgtype", "m.text"}, {"body", body}}, 0, done);
     });
     return std::string(out.at("event_id").as_string());

@@ -1,7 +1,7 @@
 // Notifications: push rules evaluated on append, unread counts in /sync reset
 // by read receipts, GET /notifications, redaction.
-#include "fixture.hpp"
 #include "homeserver/notifications.hpp"
+#include "fixture.hpp"
 
 namespace atrium::homeserver::testing {
 namespace {
@@ -24,9 +24,8 @@ class NotificationsTest : public HomeserverTest {
   }
   void read(const Requester& who, const std::string& room, const std::string& event_id,
             const std::string& type = "m.read") {
-    await<json::object>([&](auto done) {
-      hs_->user_data.post_receipt(who, room, type, event_id, {}, done);
-    });
+    await<json::object>(
+        [&](auto done) { hs_->user_data.post_receipt(who, room, type, event_id, {}, done); });
   }
   std::pair<int64_t, int64_t> counts(const Requester& who, const std::string& room) {
     auto c = unread_notifications(*store_->read(), room, who.user_id);

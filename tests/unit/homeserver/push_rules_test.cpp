@@ -1,8 +1,8 @@
 // Push rules: the default ruleset, each condition kind, key escaping, the
 // room-mention power check, editing rules, and the /pushrules service.
+#include "homeserver/push_rules.hpp"
 #include "fixture.hpp"
 #include "homeserver/push_eval.hpp"
-#include "homeserver/push_rules.hpp"
 
 namespace atrium::homeserver::testing {
 namespace {
@@ -23,8 +23,9 @@ struct Eval {
 
   std::optional<PushMatch> operator()(const json::object& ev,
                                       const PushRuleset& rules = default_push_rules(kUser)) const {
-    PushContext ctx{ev, kUser, members, [this] { return display_name; },
-                    [this](std::string_view key) { return key == "room" && sender_may_notify_room; }};
+    PushContext ctx{
+        ev, kUser, members, [this] { return display_name; },
+        [this](std::string_view key) { return key == "room" && sender_may_notify_room; }};
     return evaluate_push_rules(rules, ctx);
   }
   std::string rule(const json::object& ev,
@@ -37,19 +38,19 @@ struct Eval {
 TEST(PushRules, DefaultOrderFollowsTheSpec) {
   auto rules = default_push_rules(kUser);
   std::vector<std::string> override_ids, underride_ids;
-  for (const auto& r : rules.kinds[0]) override_ids.emplace_back(r.at("rule_id").as_string());
-  for (const auto& r : rules.kinds[4]) underride_ids.emplace_back(r.at("rule_id").as_string());
+  for (const auto& r : rules.kinds[0])
+    override_ids.emplace_back(r.at("rule_id").as_string());
+  for (const auto& r : rules.kinds[4])
+    underride_ids.emplace_back(r.at("rule_id").as_string());
   EXPECT_EQ(override_ids,
-            (std::vector<std::string>{".m.rule.master", ".m.rule.suppress_notices",
-                                      ".m.rule.invite_for_me", ".m.rule.member_event",
-                                      ".m.rule.is_user_mention", ".m.rule.contains_display_name",
-                                      ".m.rule.is_room_mention", ".m.rule.roomnotif",
-                                      ".m.rule.tombstone", ".m.rule.reaction",
-                                      ".m.rule.room.server_acl", ".m.rule.suppress_edits"}));
-  EXPECT_EQ(underride_ids,
-            (std::vector<std::string>{".m.rule.call", ".m.rule.encrypted_room_one_to_one",
-                                      ".m.rule.room_one_to_one", ".m.rule.message",
-                                      ".m.rule.encrypted"}));
+            (std::vector<std::string>{
+                ".m.rule.master", ".m.rule.suppress_notices", ".m.rule.invite_for_me",
+                ".m.rule.member_event", ".m.rule.is_user_mention", ".m.rule.contains_display_name",
+                ".m.rule.is_room_mention", ".m.rule.roomnotif", ".m.rule.tombstone",
+                ".m.rule.reaction", ".m.rule.room.server_acl", ".m.rule.suppress_edits"}));
+  EXPECT_EQ(underride_ids, (std::vector<std::string>{
+                               ".m.rule.call", ".m.rule.encrypted_room_one_to_one",
+                               ".m.rule.room_one_to_one", ".m.rule.message", ".m.rule.encrypted"}));
   EXPECT_EQ(rules.kinds[1].at(0).at("pattern").as_string(), "bob");
   EXPECT_FALSE(rules.kinds[0].at(0).at("enabled").as_bool());  // master is off
 }
@@ -92,11 +93,13 @@ TEST(PushRules, EachConditionKind) {
                   [](std::string_view key) { return key == "room"; }};
   auto cond = [&](json::object c) { return push_condition_matches(c, ctx); };
   EXPECT_TRUE(cond({{"kind", "event_match"}, {"key", "type"}, {"pattern", "m.room.*"}}));
-  EXPECT_FALSE(cond({{"kind", "event_match"}, {"key", "content.n"}, {"pattern", "*"}}));  // not a string
+  EXPECT_FALSE(
+      cond({{"kind", "event_match"}, {"key", "content.n"}, {"pattern", "*"}}));  // not a string
   EXPECT_TRUE(cond({{"kind", "event_property_is"}, {"key", "content.n"}, {"value", 2}}));
   EXPECT_FALSE(cond({{"kind", "event_property_is"}, {"key", "content.n"}, {"value", "2"}}));
   EXPECT_TRUE(cond({{"kind", "event_property_contains"}, {"key", "content.list"}, {"value", 3}}));
-  EXPECT_TRUE(cond({{"kind", "event_property_contains"}, {"key", "content.list"}, {"value", true}}));
+  EXPECT_TRUE(
+      cond({{"kind", "event_property_contains"}, {"key", "content.list"}, {"value", true}}));
   EXPECT_FALSE(cond({{"kind", "event_property_contains"}, {"key", "content.n"}, {"value", 2}}));
   EXPECT_TRUE(cond({{"kind", "contains_display_name"}}));
   EXPECT_TRUE(cond({{"kind", "room_member_count"}, {"is", "2"}}));
@@ -181,12 +184,12 @@ TEST(PushRules, MasterAndUserRulesComeFirst) {
   EXPECT_FALSE(m->notify);
 
   rules = default_push_rules(kUser);
-  put_push_rule(rules, 0, "mute-bots",
-                json::object{{"actions", json::array{}},
-                             {"conditions", {{{"kind", "event_match"},
-                                              {"key", "sender"},
-                                              {"pattern", "@alice:hs"}}}}},
-                std::nullopt, std::nullopt);
+  put_push_rule(
+      rules, 0, "mute-bots",
+      json::object{
+          {"actions", json::array{}},
+          {"conditions", {{{"kind", "event_match"}, {"key", "sender"}, {"pattern", "@alice:hs"}}}}},
+      std::nullopt, std::nullopt);
   EXPECT_EQ(rules.kinds[0].at(0).at("rule_id").as_string(), ".m.rule.master");
   EXPECT_EQ(rules.kinds[0].at(1).at("rule_id").as_string(), "mute-bots");
   EXPECT_EQ(eval.rule(event({{"body", "x"}, {"m.mentions", {{"user_ids", {kUser}}}}}), rules),
@@ -194,10 +197,10 @@ TEST(PushRules, MasterAndUserRulesComeFirst) {
   // before/after place among user rules.
   put_push_rule(rules, 0, "first", json::object{{"actions", {"notify"}}}, "mute-bots",
                 std::nullopt);
-  put_push_rule(rules, 0, "last", json::object{{"actions", {"notify"}}}, std::nullopt,
-                "mute-bots");
+  put_push_rule(rules, 0, "last", json::object{{"actions", {"notify"}}}, std::nullopt, "mute-bots");
   std::vector<std::string> ids;
-  for (size_t i = 1; i < 4; ++i) ids.emplace_back(rules.kinds[0].at(i).at("rule_id").as_string());
+  for (size_t i = 1; i < 4; ++i)
+    ids.emplace_back(rules.kinds[0].at(i).at("rule_id").as_string());
   EXPECT_EQ(ids, (std::vector<std::string>{"first", "mute-bots", "last"}));
   // A room rule matches by room id.
   rules = default_push_rules(kUser);
@@ -221,10 +224,10 @@ TEST(PushRules, MalformedRulesAreRefusedWithClearErrcodes) {
   EXPECT_EQ(put(0, "x", {{"actions", json::array{}}, {"conditions", {"nope"}}}), "M_BAD_JSON");
   EXPECT_EQ(put(0, "x", {{"actions", json::array{}}, {"conditions", {{{"kind", "event_match"}}}}}),
             "M_BAD_JSON");
-  EXPECT_EQ(put(0, "x", {{"actions", json::array{}},
-                         {"conditions", {{{"kind", "event_property_is"},
-                                          {"key", "k"},
-                                          {"value", json::object{}}}}}}),
+  EXPECT_EQ(put(0, "x",
+                {{"actions", json::array{}},
+                 {"conditions",
+                  {{{"kind", "event_property_is"}, {"key", "k"}, {"value", json::object{}}}}}}),
             "M_BAD_JSON");
   EXPECT_EQ(put(1, "x", {{"actions", json::array{}}}), "M_BAD_JSON");  // content needs pattern
   EXPECT_EQ(put(2, "not-a-room", {{"actions", json::array{}}}), "M_INVALID_PARAM");
@@ -269,9 +272,8 @@ TEST_F(PushRuleServiceTest, ChangesAreStoredInAccountDataAndMergedWithDefaults) 
   auto cached = hs_->push_rules.rules_for(*store_->read(), bob.user_id);
   EXPECT_TRUE(cached->kinds[0].at(0).at("enabled").as_bool());
 
-  await<json::object>([&](auto done) {
-    hs_->push_rules.delete_rule(bob, "global", "underride", "quiet", done);
-  });
+  await<json::object>(
+      [&](auto done) { hs_->push_rules.delete_rule(bob, "global", "underride", "quiet", done); });
   EXPECT_EQ(errcode_of([&] { hs_->push_rules.get(bob, "global", "underride", "quiet"); }),
             "M_NOT_FOUND");
   EXPECT_EQ(errcode_of([&] { hs_->push_rules.get(bob, "device"); }), "M_INVALID_PARAM");
@@ -280,8 +282,8 @@ TEST_F(PushRuleServiceTest, ChangesAreStoredInAccountDataAndMergedWithDefaults) 
             }),
             "M_UNRECOGNIZED");
   EXPECT_EQ(errcode_of([&] {
-              hs_->push_rules.put_attribute(bob, "global", "override", ".m.rule.master",
-                                            "enabled", {{"enabled", "yes"}},
+              hs_->push_rules.put_attribute(bob, "global", "override", ".m.rule.master", "enabled",
+                                            {{"enabled", "yes"}},
                                             [](std::exception_ptr, json::object) {});
             }),
             "M_BAD_JSON");

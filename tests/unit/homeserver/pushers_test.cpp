@@ -235,8 +235,7 @@ TEST_F(PushersTest, RejectedPushkeyRemovesThePusher) {
   send_text(alice_, room_, "hello", "m1");
   ASSERT_TRUE(eventually([&] { return client_.pending() == 1; }));
   client_.answer(200, R"({"rejected": ["key1"]})");
-  ASSERT_TRUE(
-      eventually([&] { return hs_->pushers.list(bob_).at("pushers").as_array().empty(); }));
+  ASSERT_TRUE(eventually([&] { return hs_->pushers.list(bob_).at("pushers").as_array().empty(); }));
   send_text(alice_, room_, "again", "m2");
   scheduler_.drain();
   EXPECT_EQ(client_.total(), 1u);

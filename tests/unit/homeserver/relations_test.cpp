@@ -1,7 +1,7 @@
 // Relations: indexing on append, GET /relations pagination and filters,
 // annotation de-duplication, bundled aggregations, redaction.
-#include "fixture.hpp"
 #include "homeserver/relations.hpp"
+#include "fixture.hpp"
 
 namespace atrium::homeserver::testing {
 namespace {
@@ -17,9 +17,9 @@ class RelationsTest : public HomeserverTest {
   }
   std::string react(const Requester& who, const std::string& room, const std::string& target,
                     const std::string& key) {
-    return send(who, room, "m.reaction",
-                {{"m.relates_to",
-                  {{"rel_type", "m.annotation"}, {"event_id", target}, {"key", key}}}});
+    return send(
+        who, room, "m.reaction",
+        {{"m.relates_to", {{"rel_type", "m.annotation"}, {"event_id", target}, {"key", key}}}});
   }
   std::string reference(const Requester& who, const std::string& room, const std::string& type,
                         const std::string& target) {
@@ -77,7 +77,8 @@ TEST_F(RelationsTest, PaginatesBothDirections) {
   auto room = create_room(alice, {{"preset", "public_chat"}});
   auto parent = send_text(alice, room, "hello", "p");
   std::vector<std::string> refs;
-  for (int i = 0; i < 5; ++i) refs.push_back(reference(alice, room, "m.room.message", parent));
+  for (int i = 0; i < 5; ++i)
+    refs.push_back(reference(alice, room, "m.room.message", parent));
 
   RelationsRequest q;
   q.limit = 2;
@@ -209,8 +210,8 @@ TEST_F(RelationsTest, BundlesLatestValidEditAndReferencesButNotAnnotations) {
   EXPECT_FALSE(again.at("unsigned").at("m.relations").as_object().contains("m.reference"));
   // An event without relations has no m.relations at all.
   auto plain = send_text(alice, room, "plain", "q");
-  EXPECT_FALSE(hs_->rooms.get_event(alice, room, plain).at("unsigned").as_object().contains(
-      "m.relations"));
+  EXPECT_FALSE(
+      hs_->rooms.get_event(alice, room, plain).at("unsigned").as_object().contains("m.relations"));
 }
 
 }  // namespace

@@ -7,11 +7,14 @@ using RoomsTest = HomeserverTest;
 
 TEST_F(RoomsTest, CreateRoomWritesThePresetState) {
   auto alice = make_user("alice");
-  auto room = create_room(alice, json::object{{"name", "Hall"}, {"topic", "t"},
-                                              {"room_alias_name", "hall"}, {"preset", "public_chat"}});
+  auto room = create_room(alice, json::object{{"name", "Hall"},
+                                              {"topic", "t"},
+                                              {"room_alias_name", "hall"},
+                                              {"preset", "public_chat"}});
   auto state = hs_->rooms.get_state(alice, room);
   std::map<std::string, json::object> by_type;
-  for (auto& e : state) by_type[std::string(e.at("type").as_string())] = e.as_object();
+  for (auto& e : state)
+    by_type[std::string(e.at("type").as_string())] = e.as_object();
   EXPECT_EQ(by_type["m.room.create"]["content"].at("room_version").as_string(), "11");
   EXPECT_FALSE(by_type["m.room.create"]["content"].as_object().contains("creator"))
       << "v11 create events have no creator";
@@ -23,9 +26,13 @@ TEST_F(RoomsTest, CreateRoomWritesThePresetState) {
   EXPECT_EQ(pl.at("users").as_object().at(alice.user_id).as_int64(), 100);
 
   // A taken alias and an unknown room version are refused with their errcodes.
-  EXPECT_EQ(errcode_of([&] { create_room(alice, json::object{{"room_alias_name", "hall"}}); }),
+  EXPECT_EQ(errcode_of([&] {
+              create_room(alice, json::object{{"room_alias_name", "hall"}});
+            }),
             "M_ROOM_IN_USE");
-  EXPECT_EQ(errcode_of([&] { create_room(alice, json::object{{"room_version", "1"}}); }),
+  EXPECT_EQ(errcode_of([&] {
+              create_room(alice, json::object{{"room_version", "1"}});
+            }),
             "M_UNSUPPORTED_ROOM_VERSION");
 }
 
@@ -71,7 +78,9 @@ TEST_F(RoomsTest, PowerLevelsGuardStateAndKicks) {
   put_name(alice);
   membership(alice, room, "kick", carol.user_id);
   EXPECT_EQ(hs_->rooms.members(alice, room, std::string("leave"), std::nullopt)
-                .at("chunk").as_array().size(),
+                .at("chunk")
+                .as_array()
+                .size(),
             1u);
   membership(alice, room, "ban", carol.user_id);
   EXPECT_EQ(errcode_of([&] { join(carol, room); }), "M_FORBIDDEN");
@@ -107,18 +116,17 @@ TEST_F(RoomsTest, RedactionStripsContentAndLinksTheRedaction) {
   join(bob, room);
   auto id = send_text(alice, room, "oops", "t1");
   // Bob (power 0) may not redact Alice's event; Alice may.
-  EXPECT_EQ(errcode_of([&] {
-              await<json::object>(
-                  [&](auto done) { hs_->rooms.redact(bob, room, id, "r1", {}, done); });
-            }),
-            "M_FORBIDDEN");
+  EXPECT_EQ(
+      errcode_of([&] {
+        await<json::object>([&](auto done) { hs_->rooms.redact(bob, room, id, "r1", {}, done); });
+      }),
+      "M_FORBIDDEN");
   auto redaction = await<json::object>([&](auto done) {
     hs_->rooms.redact(alice, room, id, "r1", json::object{{"reason", "typo"}}, done);
   });
   auto event = hs_->rooms.get_event(bob, room, id);
   EXPECT_TRUE(event.at("content").as_object().empty());
-  EXPECT_EQ(event.at("unsigned").at("redacted_because").at("event_id"),
-            redaction.at("event_id"));
+  EXPECT_EQ(event.at("unsigned").at("redacted_because").at("event_id"), redaction.at("event_id"));
   auto r = hs_->rooms.get_event(bob, room, std::string(redaction.at("event_id").as_string()));
   EXPECT_EQ(r.at("redacts").as_string(), id) << "clients read the top-level redacts";
 }

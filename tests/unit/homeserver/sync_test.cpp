@@ -45,7 +45,8 @@ TEST_F(SyncTest, LimitedTimelineCarriesStateAndPrevBatch) {
   await<json::object>([&](auto done) {
     hs_->rooms.put_state(alice, room, "m.room.name", "", json::object{{"name", "renamed"}}, done);
   });
-  for (int i = 0; i < 8; ++i) send_text(alice, room, std::to_string(i), "t" + std::to_string(i));
+  for (int i = 0; i < 8; ++i)
+    send_text(alice, room, std::to_string(i), "t" + std::to_string(i));
   auto out = sync(alice, token, R"({"room":{"timeline":{"limit":3}}})");
   auto& joined = out.at("rooms").at("join").at(room);
   EXPECT_TRUE(joined.at("timeline").at("limited").as_bool());
@@ -73,8 +74,8 @@ TEST_F(SyncTest, InvitesAppearForTheInvitee) {
   bool saw_name = false, saw_member = false;
   for (auto& e : invite.as_array()) {
     saw_name |= e.at("type").as_string() == "m.room.name";
-    saw_member |= e.at("type").as_string() == "m.room.member" &&
-                  e.at("state_key").as_string() == bob.user_id;
+    saw_member |=
+        e.at("type").as_string() == "m.room.member" && e.at("state_key").as_string() == bob.user_id;
   }
   EXPECT_TRUE(saw_name);
   EXPECT_TRUE(saw_member);
@@ -132,8 +133,8 @@ TEST_F(SyncTest, AccountDataAndTyping) {
   auto room = create_room(alice);
   auto token = std::string(sync(alice).at("next_batch").as_string());
   await<json::object>([&](auto done) {
-    hs_->user_data.put_account_data(alice, alice.user_id, "", "org.example",
-                                    json::object{{"k", 1}}, done);
+    hs_->user_data.put_account_data(alice, alice.user_id, "", "org.example", json::object{{"k", 1}},
+                                    done);
   });
   hs_->typing.set_typing(alice, room, alice.user_id, true, 10000);
   auto out = sync(alice, token);

@@ -59,9 +59,10 @@ class HttpClientTest : public ::testing::Test {
   Result fetch(ClientRequest req, HttpClient* with = nullptr) {
     std::promise<Result> promise;
     std::atomic<int> calls{0};
-    (with ? *with : *client).request(std::move(req), [&](std::string error, ClientResponse response) {
-      if (calls++ == 0) promise.set_value({std::move(error), std::move(response)});
-    });
+    (with ? *with : *client)
+        .request(std::move(req), [&](std::string error, ClientResponse response) {
+          if (calls++ == 0) promise.set_value({std::move(error), std::move(response)});
+        });
     auto future = promise.get_future();
     if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
       throw std::runtime_error("client never called back");
@@ -86,7 +87,8 @@ TEST_F(HttpClientTest, GetReturnsStatusHeadersAndBody) {
   EXPECT_EQ(r.response.status, 200);
   EXPECT_EQ(r.response.body, R"({"hello":"world"})");
   bool found = false;
-  for (auto& [name, value] : r.response.headers) found |= name == "x-test" && value == "yes";
+  for (auto& [name, value] : r.response.headers)
+    found |= name == "x-test" && value == "yes";
   EXPECT_TRUE(found);
 }
 
@@ -112,7 +114,9 @@ TEST_F(HttpClientTest, TimeoutCoversTheWholeExchange) {
   req.timeout_ms = 200;
   auto start = std::chrono::steady_clock::now();
   auto r = fetch(req);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
   EXPECT_NE(r.error.find("timeout"), std::string::npos) << r.error;
   EXPECT_LT(ms, 2000);
   EXPECT_EQ(r.response.status, 0);
@@ -170,16 +174,17 @@ TEST_F(HttpClientTest, TlsVerifiesPeerUnlessInsecure) {
   auto dir = std::filesystem::temp_directory_path() / ("atrium-tls-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
-  std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 -keyout " +
-                    key + " -out " + cert + " >/dev/null 2>&1";
+  std::string gen =
+      "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 -keyout " + key +
+      " -out " + cert + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(gen.c_str()), 0);
   int port = 20000 + (::getpid() % 20000);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
     std::string p = std::to_string(port);
-    ::execlp("openssl", "openssl", "s_server", "-quiet", "-accept", p.c_str(), "-cert", cert.c_str(),
-             "-key", key.c_str(), "-www", static_cast<char*>(nullptr));
+    ::execlp("openssl", "openssl", "s_server", "-quiet", "-accept", p.c_str(), "-cert",
+             cert.c_str(), "-key", key.c_str(), "-www", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ClientRequest req;

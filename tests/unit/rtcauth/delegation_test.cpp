@@ -43,7 +43,8 @@ class ManualScheduler final : public net::Scheduler {
   }
   size_t pending() const {
     size_t n = 0;
-    for (auto& e : entries) n += !*e.cancelled;
+    for (auto& e : entries)
+      n += !*e.cancelled;
     return n;
   }
   std::vector<Entry> entries;

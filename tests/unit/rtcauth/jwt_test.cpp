@@ -34,7 +34,9 @@ AccessClaims sample_claims() {
   return c;
 }
 
-std::string b64url(std::string_view s) { return base64_encode(s, true, false); }
+std::string b64url(std::string_view s) {
+  return base64_encode(s, true, false);
+}
 
 TEST(Jwt, MintedTokenVerifiesWithItsGrants) {
   auto token = mint_token(sample_claims(), kSecret);
@@ -73,7 +75,8 @@ TEST(Jwt, TamperedPayloadIsRefused) {
   auto c = sample_claims();
   c.video->can_publish = true;
   auto forged = mint_token(c, kSecret);
-  auto forged_payload = forged.substr(forged.find('.') + 1, forged.rfind('.') - forged.find('.') - 1);
+  auto forged_payload =
+      forged.substr(forged.find('.') + 1, forged.rfind('.') - forged.find('.') - 1);
   std::string spliced = token.substr(0, first + 1) + forged_payload + token.substr(second);
   auto r = verify_token(spliced, secrets(), kNow);
   EXPECT_FALSE(r.claims);
@@ -91,7 +94,8 @@ TEST(Jwt, WrongSecretAndUnknownKeyAreRefused) {
 TEST(Jwt, ExpiryAndNotBeforeHonourTheLeeway) {
   auto token = mint_token(sample_claims(), kSecret);
   EXPECT_TRUE(verify_token(token, secrets(), kNow + 600 + kClockLeewaySeconds).claims);
-  EXPECT_EQ(verify_token(token, secrets(), kNow + 601 + kClockLeewaySeconds).error, "token expired");
+  EXPECT_EQ(verify_token(token, secrets(), kNow + 601 + kClockLeewaySeconds).error,
+            "token expired");
   EXPECT_TRUE(verify_token(token, secrets(), kNow - kClockLeewaySeconds).claims);
   EXPECT_EQ(verify_token(token, secrets(), kNow - kClockLeewaySeconds - 1).error,
             "token not yet valid");

@@ -10,9 +10,12 @@ namespace {
 // Element Call's /get_token body (src/livekit/auth/openID.ts).
 const std::string kOpenId =
     R"("openid_token":{"access_token":"tok","token_type":"Bearer","matrix_server_name":"hs","expires_in":3600})";
-const std::string kMember = R"("member":{"id":"m1","claimed_user_id":"@u:hs","claimed_device_id":"DEV"})";
-const std::string kGetToken = R"({"room_id":"!r:hs","slot_id":"m.call#ROOM",)" + kOpenId + "," + kMember;
-const std::string kDelay = R"("delay_id":"d1","delay_timeout":10000,"delay_cs_api_url":"https://hs")";
+const std::string kMember =
+    R"("member":{"id":"m1","claimed_user_id":"@u:hs","claimed_device_id":"DEV"})";
+const std::string kGetToken =
+    R"({"room_id":"!r:hs","slot_id":"m.call#ROOM",)" + kOpenId + "," + kMember;
+const std::string kDelay =
+    R"("delay_id":"d1","delay_timeout":10000,"delay_cs_api_url":"https://hs")";
 
 std::string errcode_of(const std::function<void()>& f) {
   try {
@@ -42,12 +45,17 @@ TEST(Requests, GetTokenWithDelay) {
 }
 
 TEST(Requests, UnknownFieldsAreNotJson) {
-  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"extra":1})"); }), "M_NOT_JSON 400");
+  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"extra":1})"); }),
+            "M_NOT_JSON 400");
   // Nested too, as Go's DisallowUnknownFields does.
-  std::string nested = R"({"room_id":"!r:hs","slot_id":"s",)" + kOpenId + R"(,"member":{"id":"m","claimed_user_id":"@u:hs","claimed_device_id":"D","x":true}})";
+  std::string nested =
+      R"({"room_id":"!r:hs","slot_id":"s",)" + kOpenId +
+      R"(,"member":{"id":"m","claimed_user_id":"@u:hs","claimed_device_id":"D","x":true}})";
   EXPECT_EQ(errcode_of([&] { parse_token_request(nested); }), "M_NOT_JSON 400");
   // The legacy endpoint does not know member.
-  EXPECT_EQ(errcode_of([] { parse_legacy_token_request(R"({"room":"!r:hs",)" + kOpenId + "," + kMember + "}"); }),
+  EXPECT_EQ(errcode_of([] {
+              parse_legacy_token_request(R"({"room":"!r:hs",)" + kOpenId + "," + kMember + "}");
+            }),
             "M_NOT_JSON 400");
 }
 
@@ -56,30 +64,46 @@ TEST(Requests, WrongTypesAndNonJsonAreNotJson) {
   EXPECT_EQ(errcode_of([] { parse_token_request("{"); }), "M_NOT_JSON 400");
   EXPECT_EQ(errcode_of([] { parse_token_request("[]"); }), "M_NOT_JSON 400");
   EXPECT_EQ(errcode_of([] { parse_token_request(R"({"room_id":5})"); }), "M_NOT_JSON 400");
-  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"delay_timeout":1.5})"); }), "M_NOT_JSON 400");
-  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"delay_timeout":"10"})"); }), "M_NOT_JSON 400");
+  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"delay_timeout":1.5})"); }),
+            "M_NOT_JSON 400");
+  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"delay_timeout":"10"})"); }),
+            "M_NOT_JSON 400");
 }
 
 TEST(Requests, MissingFieldsAreBadJson) {
   EXPECT_EQ(errcode_of([] { parse_token_request("{}"); }), "M_BAD_JSON 400");
   EXPECT_EQ(errcode_of([] { parse_token_request("null"); }), "M_BAD_JSON 400");
-  EXPECT_EQ(errcode_of([] { parse_token_request(R"({"room_id":"!r:hs",)" + kOpenId + "," + kMember + "}"); }),
-            "M_BAD_JSON 400");
-  EXPECT_EQ(errcode_of([] { parse_token_request(R"({"room_id":"!r:hs","slot_id":"s",)" + kOpenId + "}"); }),
-            "M_BAD_JSON 400");
   EXPECT_EQ(errcode_of([] {
-              parse_token_request(R"({"room_id":"!r:hs","slot_id":"s","openid_token":{"access_token":"t"},)" + kMember + "}");
+              parse_token_request(R"({"room_id":"!r:hs",)" + kOpenId + "," + kMember + "}");
             }),
             "M_BAD_JSON 400");
-  EXPECT_EQ(errcode_of([] { parse_legacy_token_request(R"({"openid_token":{}})"); }), "M_BAD_JSON 400");
+  EXPECT_EQ(errcode_of([] {
+              parse_token_request(R"({"room_id":"!r:hs","slot_id":"s",)" + kOpenId + "}");
+            }),
+            "M_BAD_JSON 400");
+  EXPECT_EQ(errcode_of([] {
+              parse_token_request(
+                  R"({"room_id":"!r:hs","slot_id":"s","openid_token":{"access_token":"t"},)" +
+                  kMember + "}");
+            }),
+            "M_BAD_JSON 400");
+  EXPECT_EQ(errcode_of([] { parse_legacy_token_request(R"({"openid_token":{}})"); }),
+            "M_BAD_JSON 400");
 }
 
 TEST(Requests, DelayFieldsComeTogether) {
-  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"delay_id":"d1"})"); }), "M_BAD_JSON 400");
-  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"delay_id":"d1","delay_timeout":1000})"); }),
+  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"delay_id":"d1"})"); }),
             "M_BAD_JSON 400");
-  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"delay_timeout":1000})"); }), "M_BAD_JSON 400");
-  EXPECT_EQ(errcode_of([] { parse_legacy_token_request(R"({"room":"!r:hs","device_id":"D",)" + kOpenId + R"(,"delay_id":"d"})"); }),
+  EXPECT_EQ(errcode_of([] {
+              parse_token_request(kGetToken + R"(,"delay_id":"d1","delay_timeout":1000})");
+            }),
+            "M_BAD_JSON 400");
+  EXPECT_EQ(errcode_of([] { parse_token_request(kGetToken + R"(,"delay_timeout":1000})"); }),
+            "M_BAD_JSON 400");
+  EXPECT_EQ(errcode_of([] {
+              parse_legacy_token_request(R"({"room":"!r:hs","device_id":"D",)" + kOpenId +
+                                         R"(,"delay_id":"d"})");
+            }),
             "M_BAD_JSON 400");
   // Nulls are absent.
   auto r = parse_token_request(kGetToken + R"(,"delay_id":null,"delay_timeout":null})");
@@ -93,7 +117,8 @@ TEST(Requests, DelegateNeedsTheDelayFields) {
 }
 
 TEST(Requests, LegacyShape) {
-  auto r = parse_legacy_token_request(R"({"room":"!r:hs","device_id":"DEV",)" + kOpenId + "," + kDelay + "}");
+  auto r = parse_legacy_token_request(R"({"room":"!r:hs","device_id":"DEV",)" + kOpenId + "," +
+                                      kDelay + "}");
   EXPECT_EQ(r.room, "!r:hs");
   EXPECT_EQ(r.device_id, "DEV");
   EXPECT_TRUE(r.delay.requested());

@@ -36,10 +36,14 @@ TEST(Webhook, ChangedBodyIsRefused) {
 }
 
 TEST(Webhook, WrongSecretMissingHeaderAndExpiryAreRefused) {
-  EXPECT_FALSE(verify_webhook(kBody, sign_webhook(kBody, kKey, "x-other-secret-other-secret-other-secr", kNow),
-                              secrets(), kNow).event);
+  EXPECT_FALSE(verify_webhook(
+                   kBody, sign_webhook(kBody, kKey, "x-other-secret-other-secret-other-secr", kNow),
+                   secrets(), kNow)
+                   .event);
   EXPECT_FALSE(verify_webhook(kBody, "", secrets(), kNow).event);
-  EXPECT_FALSE(verify_webhook(kBody, sign_webhook(kBody, kKey, kSecret, kNow), secrets(), kNow + 3600).event);
+  EXPECT_FALSE(
+      verify_webhook(kBody, sign_webhook(kBody, kKey, kSecret, kNow), secrets(), kNow + 3600)
+          .event);
 }
 
 TEST(Webhook, TokenWithoutHashIsRefused) {
@@ -51,7 +55,8 @@ TEST(Webhook, TokenWithoutHashIsRefused) {
 }
 
 TEST(Webhook, BearerPrefixIsTolerated) {
-  auto r = verify_webhook(kBody, "Bearer " + sign_webhook(kBody, kKey, kSecret, kNow), secrets(), kNow);
+  auto r =
+      verify_webhook(kBody, "Bearer " + sign_webhook(kBody, kKey, kSecret, kNow), secrets(), kNow);
   EXPECT_TRUE(r.event);
 }
 

@@ -161,7 +161,8 @@ TEST_F(SqliteStoreTest, ConcurrentWritersAllCommit) {
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads)
+    th.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(store_->committed_pos(), kThreads * kPerThread);
   EXPECT_EQ(store_->read()->account_data_changes("@u3:hs", 0, INT64_MAX).size(),

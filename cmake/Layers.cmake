@@ -5,12 +5,14 @@
 #   base <- matrix <- store <- homeserver <- app
 #   base <- net    <-------------/          /
 #   base, net, matrix, store <- rtcauth <--/
+#   base <- media   (leaf: the SFU's transport; knows no rooms, signalling or Matrix)
 set(ATRIUM_ALLOWED_base "")
 set(ATRIUM_ALLOWED_net base)
 set(ATRIUM_ALLOWED_matrix base)
 set(ATRIUM_ALLOWED_store base matrix)
 set(ATRIUM_ALLOWED_homeserver base net matrix store)
 set(ATRIUM_ALLOWED_rtcauth base net matrix store)
+set(ATRIUM_ALLOWED_media base)
 set(ATRIUM_ALLOWED_app base net matrix store homeserver rtcauth)
 
 # atrium_library(NAME SOURCES ... DEPS <atrium libs> EXTERNAL <other targets>)

@@ -1,9 +1,10 @@
 // hs_load: black-box load tool for the homeserver's Client-Server API.
 //
-//   hs_load run --port P [--server-pid PID] [--json FILE] [--quick]
+//   hs_load run --port P [--server-pid PID] [--json FILE] [--quick] [--only PHASE]
 //       Registers users, then measures event send latency and throughput at 1
-//       and 10 concurrent senders, and /sync wake-up latency with 100 and 1000
-//       parked long-polls. Prints a table; --json writes the numbers.
+//       and 10 concurrent senders, /sync wake-up latency with 100 and 1000
+//       parked long-polls, and MatrixRTC membership propagation (membership.cpp).
+//       Prints a table; --json writes the numbers. --only runs one phase.
 //   hs_load report [--config SERVER.yaml] [--revision TEXT] RUN.json...
 //       Prints the homeserver section of BENCHMARKS.md (median of the runs).
 //
@@ -30,6 +31,8 @@
 #include <vector>
 
 #include "http_client.hpp"
+#include "load_common.hpp"
+#include "membership.hpp"
 #include "report.hpp"
 #include "stats.hpp"
 
@@ -38,121 +41,16 @@ namespace json = boost::json;
 namespace hs_bench {
 namespace {
 
-constexpr const char* kClientApi = "/_matrix/client/v3";
-
 struct RunOptions {
   uint16_t port = 0;
   int server_pid = 0;  // lets the wake-up benchmark see when the server has gone idle
   std::string json_path;
   bool quick = false;  // small workload, to try the tool out
+  std::string only;    // one phase (send, wake, membership), to profile it; empty: all
 };
-
-struct User {
-  std::string user_id;
-  std::string token;
-};
-
-json::object expect_ok(const HttpResponse& response, const std::string& what) {
-  if (response.status != 200)
-    throw std::runtime_error(what + ": HTTP " + std::to_string(response.status) + " " +
-                             response.body.substr(0, 300));
-  return json::parse(response.body).as_object();
-}
-
-// Runs `requests` over `parallel` keep-alive connections, one in flight on each,
-// and returns the responses in request order.
-std::vector<HttpResponse> run_batch(uint16_t port, const std::vector<HttpRequest>& requests,
-                                    size_t parallel) {
-  std::vector<HttpResponse> responses(requests.size());
-  parallel = std::min(parallel, requests.size());
-  std::vector<HttpConnection> connections;
-  std::vector<size_t> in_flight(parallel);
-  std::vector<bool> busy(parallel, true);
-  Epoll epoll;
-  size_t next = 0;
-  size_t done = 0;
-  for (size_t i = 0; i < parallel; ++i) {
-    connections.emplace_back(port);
-    epoll.add(connections[i].fd(), i);
-    in_flight[i] = next;
-    connections[i].send(requests[next++]);
-  }
-  while (done < requests.size()) {
-    const auto& ready = epoll.wait(120000);
-    if (ready.empty()) throw std::runtime_error("setup: no response within 120 s");
-    for (uint64_t key : ready) {
-      HttpConnection& connection = connections[key];
-      bool open = connection.read_available();
-      while (auto response = connection.next_response()) {
-        responses[in_flight[key]] = std::move(*response);
-        ++done;
-        busy[key] = next < requests.size();
-        if (busy[key]) {
-          in_flight[key] = next;
-          connection.send(requests[next++]);
-        }
-      }
-      if (!open && busy[key]) throw std::runtime_error("setup: server closed a connection");
-    }
-  }
-  return responses;
-}
-
-std::vector<User> register_users(uint16_t port, const std::string& prefix, int count) {
-  std::vector<HttpRequest> requests;
-  for (int i = 0; i < count; ++i) {
-    json::object body{{"username", prefix + std::to_string(i)},
-                      {"password", "bench-password-" + std::to_string(i)},
-                      {"auth", json::object{{"type", "m.login.dummy"}}}};
-    requests.push_back({"POST", std::string(kClientApi) + "/register", "", json::serialize(body)});
-  }
-  // Password hashing runs on the server's blocking pool: a few requests in flight keep it busy.
-  auto responses = run_batch(port, requests, 4);
-  std::vector<User> users;
-  for (auto& response : responses) {
-    auto body = expect_ok(response, "register");
-    users.push_back({json::value_to<std::string>(body.at("user_id")),
-                     json::value_to<std::string>(body.at("access_token"))});
-  }
-  return users;
-}
-
-// Creates a public room owned by `owner` and joins `members` to it.
-std::string create_room(uint16_t port, const User& owner, std::span<const User> members) {
-  HttpConnection connection(port);
-  auto created = expect_ok(connection.round_trip({"POST", std::string(kClientApi) + "/createRoom",
-                                                  owner.token, R"({"preset":"public_chat"})"}),
-                           "createRoom");
-  std::string room_id = json::value_to<std::string>(created.at("room_id"));
-  std::vector<HttpRequest> joins;
-  for (const User& member : members) {
-    joins.push_back({"POST", std::string(kClientApi) + "/rooms/" + url_encode(room_id) + "/join",
-                     member.token, "{}"});
-  }
-  for (auto& response : run_batch(port, joins, 4))
-    expect_ok(response, "join");
-  return room_id;
-}
 
 std::string message_body(int64_t sequence) {
   return R"({"msgtype":"m.text","body":"load test message )" + std::to_string(sequence) + "\"}";
-}
-
-// Server CPU time (user + system) in clock ticks, from /proc/PID/stat.
-int64_t server_cpu_ticks(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  if (paren == std::string::npos) return -1;
-  // Fields after the command name start at field 3 (state); utime and stime are fields 14, 15.
-  std::istringstream fields(text.substr(paren + 2));
-  std::string field;
-  int64_t utime = 0, stime = 0;
-  for (int index = 3; index <= 15 && fields >> field; ++index) {
-    if (index == 14) utime = std::stoll(field);
-    if (index == 15) stime = std::stoll(field);
-  }
-  return utime + stime;
 }
 
 // CPU time the whole machine spent busy (including steal), in clock ticks, from /proc/stat.
@@ -280,10 +178,6 @@ struct PollState {
   std::string body;
 };
 
-std::string next_batch_of(const std::string& body) {
-  return json::value_to<std::string>(json::parse(body).as_object().at("next_batch"));
-}
-
 json::object run_wake_benchmark(uint16_t port, int server_pid, std::span<const User> pollers,
                                 const User& waker, const std::string& room_id, int parked,
                                 int rounds, const std::string& run_id) {
@@ -356,34 +250,18 @@ json::object run_wake_benchmark(uint16_t port, int server_pid, std::span<const U
     for (auto& poll : polls)
       arm(poll);
     // Let the server park every poll: wait until its CPU time stops moving (or a fixed delay).
-    const int64_t settle_start = now_ns();
-    int64_t last_ticks = server_pid ? server_cpu_ticks(server_pid) : -1;
-    int quiet_samples = 0;
-    for (;;) {
-      const auto& ready = epoll.wait(10);
-      HttpResponse unused;
-      int64_t unused_ns = 0;
-      if (!ready.empty()) {
-        early += drain_polls(ready, &unused, &unused_ns);
-        for (auto& poll : polls) {
-          if (!poll.armed && poll.answered_ns) {
-            poll.since = next_batch_of(poll.body);
-            arm(poll);
-          }
-        }
-      }
-      double waited_ms = static_cast<double>(now_ns() - settle_start) / 1e6;
-      if (server_pid) {
-        int64_t ticks = server_cpu_ticks(server_pid);
-        quiet_samples = ticks == last_ticks ? quiet_samples + 1 : 0;
-        last_ticks = ticks;
-        if (quiet_samples >= 3 && waited_ms >= 30) break;
-      } else if (waited_ms >= 50 + 0.5 * parked) {
-        break;
-      }
-      if (waited_ms > 5000) break;
-    }
-    settle_ms_total += static_cast<int>((now_ns() - settle_start) / 1000000);
+    settle_ms_total += wait_until_parked(server_pid, epoll, 30, 50 + 0.5 * parked,
+                                         [&](const std::vector<uint64_t>& ready) {
+                                           HttpResponse unused;
+                                           int64_t unused_ns = 0;
+                                           early += drain_polls(ready, &unused, &unused_ns);
+                                           for (auto& poll : polls) {
+                                             if (!poll.armed && poll.answered_ns) {
+                                               poll.since = next_batch_of(poll.body);
+                                               arm(poll);
+                                             }
+                                           }
+                                         });
 
     const int64_t write_ns = now_ns();
     waker_connection.send({"PUT",
@@ -461,11 +339,11 @@ void raise_file_limit() {
   }
 }
 
-void print_table(const json::object& result) {
+void print_send(const json::array& send) {
   std::printf("\nevent send (PUT -> 200, durable)\n");
   std::printf("%8s %9s %8s %8s %8s %8s %10s %7s %11s\n", "senders", "messages", "p50 ms", "p90 ms",
               "p99 ms", "max ms", "events/s", "errors", "server CPU");
-  for (const auto& entry : result.at("send").as_array()) {
+  for (const auto& entry : send) {
     const auto& s = entry.as_object();
     const auto* server_cpu = s.if_contains("server_cpu_cores");
     std::printf("%8lld %9lld %8.3f %8.3f %8.3f %8.3f %10.0f %7lld %11.2f\n",
@@ -477,12 +355,15 @@ void print_table(const json::object& result) {
                 static_cast<long long>(s.at("errors").to_number<int64_t>()),
                 server_cpu ? server_cpu->to_number<double>() : 0.0);
   }
+}
+
+void print_wake(const json::array& wake) {
   std::printf(
       "\n/sync wake-up, ms to each poll answered: after the send written, after the\n"
       "first poll answered (spread), after the send's 200 (before-200 answers count as 0)\n");
   std::printf("%6s %7s | %7s %7s %7s | %7s %7s | %7s %7s %6s | %9s %9s\n", "parked", "samples",
               "p50", "p99", "max", "p50", "p99", "p50", "p99", "<200", "last poll", "send 200");
-  for (const auto& entry : result.at("wake").as_array()) {
+  for (const auto& entry : wake) {
     const auto& w = entry.as_object();
     auto ms = [&](const char* measure, const char* key) {
       return w.at(measure).as_object().at(key).to_number<double>();
@@ -498,6 +379,35 @@ void print_table(const json::object& result) {
                 static_cast<long long>(w.at("answered_before_send_reply").to_number<int64_t>()),
                 ms("all_answered", "p50_ms"), ms("send_during_wake", "p50_ms"));
   }
+}
+
+void print_membership(const json::object& m) {
+  std::printf(
+      "\nMatrixRTC membership: call.member state PUT, the other member's /sync carrying it, and\n"
+      "the delayed-leave heartbeat (%lld rounds each)\n",
+      static_cast<long long>(m.at("rounds").to_number<int64_t>()));
+  std::printf("%-44s %8s %8s %8s\n", "ms", "p50", "p99", "max");
+  auto row = [](const char* label, const json::value& summary) {
+    const auto& s = summary.as_object();
+    std::printf("%-44s %8.3f %8.3f %8.3f\n", label, s.at("p50_ms").to_number<double>(),
+                s.at("p99_ms").to_number<double>(), s.at("max_ms").to_number<double>());
+  };
+  row("state PUT -> 200", m.at("put"));
+  row("PUT written -> other member's /sync answer", m.at("after_put_write"));
+  row("PUT's 200 -> other member's /sync answer", m.at("after_put_reply"));
+  const auto& heartbeat = m.at("heartbeat").as_object();
+  row("delayed leave scheduled (PUT ?delay)", heartbeat.at("schedule"));
+  row("delayed leave restarted (POST restart)", heartbeat.at("restart"));
+  row("delayed leave cancelled (POST cancel)", heartbeat.at("cancel"));
+  std::printf("/sync answers before the PUT's 200: %lld\n",
+              static_cast<long long>(m.at("answered_before_put_reply").to_number<int64_t>()));
+}
+
+void print_table(const json::object& result) {
+  if (const auto* send = result.if_contains("send")) print_send(send->as_array());
+  if (const auto* wake = result.if_contains("wake")) print_wake(wake->as_array());
+  if (const auto* membership = result.if_contains("membership"))
+    print_membership(membership->as_object());
   if (const auto* other = result.if_contains("other_work_cores"))
     std::printf("\nother work on the machine meanwhile: %.2f cores\n", other->to_number<double>());
   std::fflush(stdout);
@@ -512,19 +422,24 @@ int run(const RunOptions& options) {
   const int send_one = options.quick ? 300 : 3000;
   const int send_ten = options.quick ? 2000 : 20000;
   const int rounds = options.quick ? 3 : 20;
+  const int membership_rounds = options.quick ? 20 : 200;
   // Unique names and transaction ids, so a rerun against the same server does not collide.
   const std::string run_id = "r" + std::to_string(now_ns() % 1000000007);
 
   int64_t setup_start = now_ns();
-  auto users = register_users(options.port, "bench" + run_id + "u", senders + poller_users + 1);
+  const int user_count = senders + poller_users + 3;
+  auto users = register_users(options.port, "bench" + run_id + "u", user_count);
   std::span<const User> sender_users(users.data(), senders);
   std::span<const User> poll_users(users.data() + senders, poller_users);
-  const User& waker = users.back();
+  const User& waker = users[senders + poller_users];
+  const User& caller = users[senders + poller_users + 1];
+  const User& watcher = users.back();
   std::string send_room = create_room(options.port, sender_users[0], sender_users.subspan(1));
   std::string wake_room = create_room(options.port, waker, poll_users);
+  // The caller creates the call room, so its power level lets it send the membership state.
+  std::string call_room = create_room(options.port, caller, std::span(&watcher, 1));
   double setup_s = static_cast<double>(now_ns() - setup_start) / 1e9;
-  std::fprintf(stderr, "hs_load: setup (%d users, 2 rooms) took %.1f s\n",
-               senders + poller_users + 1, setup_s);
+  std::fprintf(stderr, "hs_load: setup (%d users, 3 rooms) took %.1f s\n", user_count, setup_s);
 
   // Other work on the machine skews every number: measure how much CPU it took meanwhile.
   const int64_t measure_start = now_ns();
@@ -534,18 +449,27 @@ int run(const RunOptions& options) {
 
   json::object result;
   result["setup_s"] = round_us(setup_s);
-  json::array send;
-  send.push_back(run_send_benchmark(options.port, options.server_pid, sender_users.first(1),
-                                    send_room, send_warmup, send_one, run_id));
-  send.push_back(run_send_benchmark(options.port, options.server_pid, sender_users, send_room,
-                                    send_warmup, send_ten, run_id));
-  result["send"] = std::move(send);
-  json::array wake;
-  for (int parked : {100, 1000}) {
-    wake.push_back(run_wake_benchmark(options.port, options.server_pid, poll_users, waker,
-                                      wake_room, parked, rounds, run_id));
+  auto selected = [&](const char* phase) { return options.only.empty() || options.only == phase; };
+  if (selected("send")) {
+    json::array send;
+    send.push_back(run_send_benchmark(options.port, options.server_pid, sender_users.first(1),
+                                      send_room, send_warmup, send_one, run_id));
+    send.push_back(run_send_benchmark(options.port, options.server_pid, sender_users, send_room,
+                                      send_warmup, send_ten, run_id));
+    result["send"] = std::move(send);
   }
-  result["wake"] = std::move(wake);
+  if (selected("wake")) {
+    json::array wake;
+    for (int parked : {100, 1000}) {
+      wake.push_back(run_wake_benchmark(options.port, options.server_pid, poll_users, waker,
+                                        wake_room, parked, rounds, run_id));
+    }
+    result["wake"] = std::move(wake);
+  }
+  if (selected("membership")) {
+    result["membership"] = run_membership_benchmark(options.port, options.server_pid, caller,
+                                                    watcher, call_room, membership_rounds);
+  }
 
   const double measured_s = static_cast<double>(now_ns() - measure_start) / 1e9;
   const double ticks_per_s = static_cast<double>(sysconf(_SC_CLK_TCK));
@@ -572,6 +496,7 @@ int run(const RunOptions& options) {
 
 int usage() {
   std::cerr << "usage: hs_load run --port P [--server-pid PID] [--json FILE] [--quick]\n"
+               "                  [--only send|wake|membership]\n"
                "       hs_load report [--config SERVER.yaml] [--revision TEXT] RUN.json...\n";
   return 2;
 }
@@ -615,6 +540,8 @@ int main(int argc, char** argv) {
         options.json_path = value();
       else if (arg == "--quick")
         options.quick = true;
+      else if (arg == "--only")
+        options.only = value();
       else
         return usage();
     }

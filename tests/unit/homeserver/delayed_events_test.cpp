@@ -110,6 +110,7 @@ TEST_F(DelayedEventsTest, SurvivesARestart) {
   auto room = create_room(alice);
   schedule_leave(alice, room, 0);
   // Restart before any timer ran: a new service re-arms it from the store.
+  flush();  // the old service's after-commit hooks are done with it
   hs_.reset();
   scheduler_.timers.clear();
   hs_ =

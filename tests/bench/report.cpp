@@ -18,7 +18,7 @@ namespace json = boost::json;
 namespace hs_bench {
 namespace {
 
-// Published figures (see /work/shared/design/performance.md): BridgerB/matrix-server-performance,
+// Published figures (see shared/design/performance.md): BridgerB/matrix-server-performance,
 // 2 CPUs. Not measured here: neither server is packaged for Debian 12.
 constexpr double kConduitSendP50Ms = 0.81;
 constexpr double kConduitSequentialPerS = 1177;

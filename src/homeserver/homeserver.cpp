@@ -29,9 +29,11 @@ Homeserver::Homeserver(const Config& config_, store::Store& store_, matrix::Sign
       push_rules(store_, notifier),
       pushers(store_, scheduler),
       notifications(store_, push_rules, pushers) {
-  rooms.set_append_hook(
-      [this](store::Writer& w, const store::Room& room, const store::Event& event,
-             const json::object& pdu) { notifications.on_appended(w, room, event, pdu); });
+  rooms.set_append_hook([this](store::Writer& w, const store::Room& room, const store::Event& event,
+                               const json::object& pdu,
+                               const std::vector<store::Membership>& members) {
+    notifications.on_appended(w, room, event, pdu, members);
+  });
   delayed.start();
 }
 

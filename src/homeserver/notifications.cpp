@@ -61,10 +61,11 @@ std::string display_name_in_room(store::Reader& r, const std::string& room_id,
 }  // namespace
 
 void NotificationService::on_appended(store::Writer& w, const store::Room& room,
-                                      const store::Event& event, const json::object& pdu) {
+                                      const store::Event& event, const json::object& pdu,
+                                      const std::vector<store::Membership>& members) {
   std::vector<std::string> recipients;
   int64_t joined = 0;
-  for (const auto& m : w.room_members(room.room_id)) {
+  for (const auto& m : members) {
     if (m.membership == "join") ++joined;
     if (m.user_id == event.sender) continue;
     if (m.membership == "join" || (m.membership == "invite" && m.event_id == event.event_id))

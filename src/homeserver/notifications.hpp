@@ -27,7 +27,7 @@ class NotificationService {
   // RoomService's append hook: evaluates and stores, then (after the
   // commit) hands the notified users to the pushers.
   void on_appended(store::Writer& w, const store::Room& room, const store::Event& event,
-                   const json::object& pdu);
+                   const json::object& pdu, const std::vector<store::Membership>& members);
 
   // GET /notifications: newest first; `from` is a previous next_token.
   json::object list(const Requester& who, const std::optional<std::string>& from,

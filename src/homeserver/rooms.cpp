@@ -115,12 +115,13 @@ store::Event RoomService::append(store::Writer& w, const store::Room& room, json
       forget_redacted_event(w, *victim);
     }
   }
-  if (append_hook_) append_hook_(w, room, row, draft);
+  auto members = w.room_members(room.room_id);
+  if (append_hook_) append_hook_(w, room, row, draft, members);
 
   // Everyone who can see the room hears about it, including a user who was
   // just invited, kicked or banned.
   std::vector<std::string> wake;
-  for (const auto& m : w.room_members(room.room_id))
+  for (const auto& m : members)
     if (m.membership == "join" || m.membership == "invite" || m.event_id == event_id)
       wake.push_back(m.user_id);
   w.after_commit([this, wake = std::move(wake)] { notifier_.notify(wake); });

@@ -90,8 +90,10 @@ class RoomService {
 
   // Called inside the write job after each appended event (push rules are
   // evaluated there); may throw to refuse the event. Set once, at start.
-  using AppendHook = std::function<void(store::Writer&, const store::Room&, const store::Event&,
-                                        const json::object& pdu)>;
+  // `members` is the room's membership after the event (read once per append).
+  using AppendHook =
+      std::function<void(store::Writer&, const store::Room&, const store::Event&,
+                         const json::object& pdu, const std::vector<store::Membership>& members)>;
   void set_append_hook(AppendHook hook) { append_hook_ = std::move(hook); }
 
   // MSC3757 rooms: a state key starting with '@' must start with a user id

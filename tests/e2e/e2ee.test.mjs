@@ -62,14 +62,18 @@ describe("end-to-end encryption with Rust crypto", () => {
     alice = await cryptoClient(server.baseUrl, aliceCreds, "alice");
     bob = await cryptoClient(server.baseUrl, bobCreds, "bob");
     clients.push(alice, bob);
-    const query = await fetchJson(`${server.baseUrl}/_matrix/client/v3/keys/query`, {
-      method: "POST",
-      token: aliceCreds.access_token,
-      body: { device_keys: { [bobCreds.user_id]: [] } },
-    });
-    assert.equal(query.status, 200);
-    const bobDevice = query.body.device_keys[bobCreds.user_id][bobCreds.device_id];
-    assert.ok(bobDevice, "bob's device keys are published");
+    // The Rust crypto uploads its keys in the background once the client runs.
+    let bobDevice;
+    await waitFor(async () => {
+      const query = await fetchJson(`${server.baseUrl}/_matrix/client/v3/keys/query`, {
+        method: "POST",
+        token: aliceCreds.access_token,
+        body: { device_keys: { [bobCreds.user_id]: [] } },
+      });
+      assert.equal(query.status, 200);
+      bobDevice = query.body.device_keys[bobCreds.user_id][bobCreds.device_id];
+      return bobDevice;
+    }, "bob's device keys are published", 30000);
     assert.ok(Object.keys(bobDevice.keys).some((k) => k.startsWith("curve25519:")));
     assert.ok(bobDevice.signatures[bobCreds.user_id], "device keys carry the device's signature");
   });

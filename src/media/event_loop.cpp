@@ -1,0 +1,100 @@
+#include "media/event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <pthread.h>
+#include <algorithm>
+#include <stdexcept>
+
+namespace atrium::media {
+
+EventLoop::EventLoop() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error("event loop: epoll/eventfd failed");
+  watch(wake_fd_, [this] {
+    uint64_t count;
+    while (read(wake_fd_, &count, sizeof(count)) > 0) {
+    }
+    drain_posted();
+  });
+}
+
+EventLoop::~EventLoop() {
+  stop();
+  close(wake_fd_);
+  close(epoll_fd_);
+}
+
+void EventLoop::watch(int fd, std::function<void()> on_readable) {
+  // The index into watched_ is the epoll cookie; entries are never removed
+  // (sockets live as long as the loop).
+  watched_.emplace_back(fd, std::move(on_readable));
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.u64 = watched_.size() - 1;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0)
+    throw std::runtime_error("event loop: epoll_ctl failed");
+}
+
+void EventLoop::every(std::chrono::milliseconds period, std::function<void(Clock::time_point)> fn) {
+  periodic_.push_back({period, Clock::now() + period, std::move(fn)});
+}
+
+void EventLoop::post(Task task) {
+  {
+    std::lock_guard lock(posted_mutex_);
+    posted_.push_back(std::move(task));
+  }
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+void EventLoop::drain_posted() {
+  std::vector<Task> tasks;
+  {
+    std::lock_guard lock(posted_mutex_);
+    tasks.swap(posted_);
+  }
+  for (auto& task : tasks)
+    task();
+}
+
+void EventLoop::start(std::string name) {
+  thread_ = std::thread([this, name = std::move(name)] {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    thread_id_ = std::this_thread::get_id();
+    run();
+  });
+}
+
+void EventLoop::stop() {
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  post([] {});
+  thread_.join();
+  drain_posted();  // tasks posted during shutdown still run (they free things)
+}
+
+void EventLoop::run() {
+  epoll_event events[64];
+  while (!stopping_) {
+    auto now = Clock::now();
+    int timeout_ms = 1000;
+    for (auto& p : periodic_) {
+      if (p.next <= now) {
+        p.fn(now);
+        p.next = std::max(p.next + p.period, now);
+      }
+      auto wait = std::chrono::ceil<std::chrono::milliseconds>(p.next - now).count();
+      timeout_ms = std::min<int>(timeout_ms, static_cast<int>(std::max<int64_t>(wait, 0)));
+    }
+    int ready = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+    for (int i = 0; i < ready; ++i)
+      watched_[events[i].data.u64].second();
+  }
+}
+
+}  // namespace atrium::media

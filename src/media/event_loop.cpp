@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <algorithm>
 #include <stdexcept>
+#include <ctime>
 
 namespace atrium::media {
 
@@ -28,15 +29,26 @@ EventLoop::~EventLoop() {
   close(epoll_fd_);
 }
 
-void EventLoop::watch(int fd, std::function<void()> on_readable) {
-  // The index into watched_ is the epoll cookie; entries are never removed
-  // (sockets live as long as the loop).
-  watched_.emplace_back(fd, std::move(on_readable));
+void EventLoop::watch(int fd, std::function<void()> on_readable,
+                      std::function<void()> on_writable) {
+  watched_[fd] = Watch{std::move(on_readable), std::move(on_writable)};
   epoll_event event{};
   event.events = EPOLLIN;
-  event.data.u64 = watched_.size() - 1;
+  event.data.fd = fd;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0)
     throw std::runtime_error("event loop: epoll_ctl failed");
+}
+
+void EventLoop::set_write_interest(int fd, bool on) {
+  epoll_event event{};
+  event.events = EPOLLIN | (on ? EPOLLOUT : 0u);
+  event.data.fd = fd;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event);
+}
+
+void EventLoop::unwatch(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  watched_.erase(fd);
 }
 
 void EventLoop::every(std::chrono::milliseconds period, std::function<void(Clock::time_point)> fn) {
@@ -70,6 +82,15 @@ void EventLoop::start(std::string name) {
   });
 }
 
+std::chrono::nanoseconds EventLoop::cpu_time() {
+  clockid_t clock;
+  timespec now{};
+  if (!thread_.joinable() || pthread_getcpuclockid(thread_.native_handle(), &clock) != 0 ||
+      clock_gettime(clock, &now) != 0)
+    return std::chrono::nanoseconds(0);
+  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
+
 void EventLoop::stop() {
   if (!thread_.joinable()) return;
   stopping_ = true;
@@ -92,8 +113,20 @@ void EventLoop::run() {
       timeout_ms = std::min<int>(timeout_ms, static_cast<int>(std::max<int64_t>(wait, 0)));
     }
     int ready = epoll_wait(epoll_fd_, events, 64, timeout_ms);
-    for (int i = 0; i < ready; ++i)
-      watched_[events[i].data.u64].second();
+    for (int i = 0; i < ready; ++i) {
+      // Look up each time: a callback may unwatch (and close) another fd.
+      auto it = watched_.find(events[i].data.fd);
+      if (it == watched_.end()) continue;
+      if (events[i].events & EPOLLOUT) {
+        if (auto on_writable = it->second.on_writable) on_writable();
+        it = watched_.find(events[i].data.fd);
+        if (it == watched_.end()) continue;
+      }
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        auto on_readable = it->second.on_readable;  // a copy: it may unwatch itself
+        on_readable();
+      }
+    }
   }
 }
 

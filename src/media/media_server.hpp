@@ -28,6 +28,9 @@ namespace atrium::media {
 struct MediaServerConfig {
   std::string listen_ip = "127.0.0.1";
   uint16_t udp_port = 0;  // 0 picks a free port
+  // ICE over TCP (RFC 6544, passive candidates) for networks that block UDP.
+  bool ice_tcp = true;
+  uint16_t tcp_port = 0;  // 0 picks a free port
   // Addresses written into candidates; empty: the listen address (which must
   // then not be a wildcard).
   std::vector<std::string> announced_ips;
@@ -41,6 +44,7 @@ struct MediaServerStats {
   uint64_t unroutable = 0;   // from unknown addresses, not a known ICE username
   uint64_t handed_over = 0;  // arrived on another worker's socket
   size_t transports = 0;
+  uint64_t tcp_connections = 0;  // accepted so far
 };
 
 class MediaServer {
@@ -51,10 +55,11 @@ class MediaServer {
   MediaServer& operator=(const MediaServer&) = delete;
 
   uint16_t udp_port() const { return port_; }
+  uint16_t tcp_port() const { return tcp_port_; }  // 0 when ICE-TCP is off
   size_t worker_count() const { return workers_.size(); }
   const std::shared_ptr<DtlsCertificate>& certificate() const { return certificate_; }
-  // Host candidates for an SDP answer.
-  std::vector<SdpCandidate> candidates() const;
+  // Host candidates for an SDP answer: UDP first, then passive TCP.
+  std::vector<SdpCandidate> candidates(bool udp = true, bool tcp = true) const;
 
   // Makes the transport reachable under its local ICE ufrag. It gets pinned
   // to a worker on its first check. `on_removed` runs on that worker (or the
@@ -65,6 +70,8 @@ class MediaServer {
 
   std::vector<std::shared_ptr<WebRtcTransport>> transports() const;
   MediaServerStats stats() const;
+  // CPU time used by each worker thread so far.
+  std::vector<std::chrono::nanoseconds> worker_cpu_times() const;
 
  private:
   struct Worker;
@@ -74,6 +81,11 @@ class MediaServer {
     std::chrono::steady_clock::time_point added;
   };
   MediaServer() = default;
+  struct TcpConnection;
+  void accept_tcp(Worker& worker);
+  void read_tcp(Worker& worker, TcpConnection& connection);
+  void adopt_tcp(Worker& worker, std::unique_ptr<TcpConnection> connection);
+  void close_tcp(Worker& worker, const TransportAddress& remote);
   void on_datagram(Worker& worker, std::span<uint8_t> buffer, size_t length,
                    const TransportAddress& from);
   void tick(Worker& worker, std::chrono::steady_clock::time_point now);
@@ -81,11 +93,12 @@ class MediaServer {
 
   MediaServerConfig config_;
   uint16_t port_ = 0;
+  uint16_t tcp_port_ = 0;
   std::shared_ptr<DtlsCertificate> certificate_;
   std::vector<std::unique_ptr<Worker>> workers_;
   mutable std::mutex registry_mutex_;
   std::unordered_map<std::string, Entry> registry_;
-  std::atomic<uint64_t> datagrams_in_{0}, unroutable_{0}, handed_over_{0};
+  std::atomic<uint64_t> datagrams_in_{0}, unroutable_{0}, handed_over_{0}, tcp_accepted_{0};
 };
 
 }  // namespace atrium::media

@@ -17,6 +17,8 @@ struct TransportAddress {
   bool ipv6 = false;
   std::array<uint8_t, 16> ip{};
   uint16_t port = 0;
+  // ICE-TCP (RFC 6544): the remote end of a TCP connection, not a UDP source.
+  bool tcp = false;
 
   static TransportAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port) {
     TransportAddress address;

@@ -182,7 +182,7 @@ void WebRtcTransport::start_sctp() {
   config.local_port = config_.sctp_local_port;
   config.remote_port = config_.sctp_remote_port;
   config.max_message_size = config_.max_message_size;
-  config.remote_max_message_size = config_.max_message_size;
+  config.remote_max_message_size = config_.remote_max_message_size;
   config.dtls_client = config_.dtls_role == DtlsRole::kClient;
   SctpCallbacks callbacks;
   callbacks.send_packet = [this,

@@ -30,7 +30,8 @@ uint32_t random_ssrc() {
 }  // namespace
 
 std::shared_ptr<EchoPeer> EchoPeer::create(MediaServer& server, const std::string& offer_text,
-                                           std::string* answer_text, std::string* error) {
+                                           bool tcp_only, std::string* answer_text,
+                                           std::string* error) {
   auto parsed = parse_sdp(offer_text);
   if (!parsed) {
     *error = "bad SDP at line " + std::to_string(parsed.error.line) + ": " + parsed.error.reason;
@@ -41,7 +42,7 @@ std::shared_ptr<EchoPeer> EchoPeer::create(MediaServer& server, const std::strin
   options.ice_pwd = random_string(24);
   options.fingerprint_algorithm = server.certificate()->fingerprint_algorithm();
   options.fingerprint = server.certificate()->fingerprint();
-  options.candidates = server.candidates();
+  options.candidates = server.candidates(/*udp=*/!tcp_only, /*tcp=*/true);
   auto negotiated = negotiate_answer(*parsed.session, options);
   if (!negotiated) {
     *error = negotiated.error;
@@ -85,6 +86,7 @@ std::shared_ptr<EchoPeer> EchoPeer::create(MediaServer& server, const std::strin
   config.remote_fingerprint = session.remote_fingerprint;
   config.data_channels = session.data_channels;
   config.sctp_remote_port = session.remote_sctp_port;
+  config.remote_max_message_size = session.remote_max_message_size;
   EchoPeer* self = peer.get();
   WebRtcTransport::Callbacks callbacks;
   callbacks.on_rtp = [self](std::span<uint8_t> buffer, size_t length) {

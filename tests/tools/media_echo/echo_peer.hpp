@@ -21,8 +21,9 @@ class EchoPeer {
  public:
   // Negotiates, registers the transport with the server and returns the
   // answer; nullptr with `error` set for an offer we cannot answer.
+  // tcp_only: answer with ICE-TCP candidates alone (tests the TCP path).
   static std::shared_ptr<EchoPeer> create(media::MediaServer& server, const std::string& offer,
-                                          std::string* answer, std::string* error);
+                                          bool tcp_only, std::string* answer, std::string* error);
 
   const std::shared_ptr<media::WebRtcTransport>& transport() const { return transport_; }
 

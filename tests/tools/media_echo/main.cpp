@@ -19,11 +19,18 @@ struct Args {
   uint16_t http_port = 0;
   uint16_t udp_port = 0;
   size_t workers = 2;
+  bool tcp_only = false;
 };
 
 bool parse_args(int argc, char** argv, Args& args) {
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     std::string name = argv[i];
+    if (name == "--ice-tcp-only") {
+      args.tcp_only = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) return false;
     unsigned long value = std::stoul(argv[i + 1]);
     if (name == "--http-port")
       args.http_port = static_cast<uint16_t>(value);
@@ -34,7 +41,7 @@ bool parse_args(int argc, char** argv, Args& args) {
     else
       return false;
   }
-  return argc % 2 == 1;
+  return true;
 }
 
 }  // namespace
@@ -45,7 +52,8 @@ int main(int argc, char** argv) {
   try {
     if (!parse_args(argc, argv, args)) throw std::invalid_argument("usage");
   } catch (const std::exception&) {
-    std::cerr << "usage: atrium-media-echo [--http-port N] [--udp-port N] [--workers N]\n";
+    std::cerr << "usage: atrium-media-echo [--http-port N] [--udp-port N] [--workers N] "
+                 "[--ice-tcp-only]\n";
     return 2;
   }
   media::MediaServerConfig config;
@@ -65,7 +73,7 @@ int main(int argc, char** argv) {
   net::Router router;
   router.add(net::Method::post, "/offer", [&](net::Request& request, net::Respond respond) {
     std::string answer, why;
-    auto peer = tools::EchoPeer::create(*media_server, request.body, &answer, &why);
+    auto peer = tools::EchoPeer::create(*media_server, request.body, args.tcp_only, &answer, &why);
     net::Response response;
     if (!peer) {
       response.status = 400;
@@ -121,6 +129,7 @@ int main(int argc, char** argv) {
                                          {"datagrams_in", stats.datagrams_in},
                                          {"unroutable", stats.unroutable},
                                          {"handed_over", stats.handed_over},
+                 {"tcp_connections", stats.tcp_connections},
                                      })));
   });
 
@@ -135,7 +144,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "media-echo listening http=127.0.0.1:" << http.bound_port()
-            << " udp=127.0.0.1:" << media_server->udp_port() << std::endl;
+            << " udp=127.0.0.1:" << media_server->udp_port()
+            << " tcp=127.0.0.1:" << media_server->tcp_port() << std::endl;
   http.run([] {});
   return 0;
 }

@@ -8,7 +8,8 @@
 // client only counts arrivals. Per forwarded packet the worker does:
 // recvmmsg share, 5-tuple lookup, RTP/RTCP demux, SRTP unprotect, RTP parse,
 // SSRC rewrite, SRTP protect, sendmmsg share. The client runs on the other
-// core. "Per core" = forwarded packets / worker thread CPU seconds.
+// core. "Per core" = forwarded packets / worker thread CPU seconds. --rate
+// paces the publisher (packets/s in); without it the client sends flat out.
 //
 // For scale, the same run measures a bare relay on the same kind of sockets
 // (recvmmsg -> sendmmsg, no crypto, no parsing): the ceiling the kernel sets.
@@ -42,8 +43,9 @@ struct Result {
 
 // Sends protected packets from `from` as fast as possible for `seconds`,
 // draining every `to` in between; returns packets sent and received.
+// rate: packets per second to send (0: as fast as the loop goes).
 std::pair<uint64_t, uint64_t> blast(Client& from, std::vector<std::unique_ptr<Client>>& sinks,
-                                    double seconds) {
+                                    double seconds, double rate = 0) {
   auto drain = [&](uint64_t& received) {
     for (auto& to : sinks)
       to->socket().receive_all(
@@ -52,10 +54,22 @@ std::pair<uint64_t, uint64_t> blast(Client& from, std::vector<std::unique_ptr<Cl
   std::vector<uint8_t> packet(12 + kPayload + media::kSrtpMaxOverhead, 0xab);
   uint64_t sent = 0, received = 0;
   auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  uint16_t seq = 0;
-  uint32_t timestamp = 0;
+  // One stream across calls: restarting the sequence would replay SRTP indices.
+  static uint16_t seq = 0;
+  static uint32_t timestamp = 0;
+  auto begin = Clock::now();
   while (Clock::now() < end) {
-    for (int i = 0; i < 32; ++i) {
+    int burst = 32;
+    if (rate > 0) {
+      double due = rate * std::chrono::duration<double>(Clock::now() - begin).count();
+      burst = static_cast<int>(std::min<double>(32, due - static_cast<double>(sent)));
+      if (burst <= 0) {
+        drain(received);
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        continue;
+      }
+    }
+    for (int i = 0; i < burst; ++i) {
       packet[0] = 0x80;
       packet[1] = 96;
       packet[2] = static_cast<uint8_t>(seq >> 8);
@@ -74,7 +88,7 @@ std::pair<uint64_t, uint64_t> blast(Client& from, std::vector<std::unique_ptr<Cl
     drain(received);
   }
   // Let the tail arrive.
-  auto drain_end = Clock::now() + std::chrono::milliseconds(200);
+  auto drain_end = Clock::now() + std::chrono::milliseconds(500);
   while (Clock::now() < drain_end) {
     drain(received);
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -82,7 +96,7 @@ std::pair<uint64_t, uint64_t> blast(Client& from, std::vector<std::unique_ptr<Cl
   return {sent, received};
 }
 
-Result run_sfu_path(double seconds, size_t fanout) {
+Result run_sfu_path(double seconds, size_t fanout, double rate) {
   std::string error;
   media::MediaServerConfig config;
   config.workers = 1;
@@ -143,11 +157,11 @@ Result run_sfu_path(double seconds, size_t fanout) {
       total += out->counters().rtp_out.load();
     return total;
   };
-  blast(pub, sinks, 0.3);  // warm-up: SRTP streams, caches
+  blast(pub, sinks, 0.3, rate);  // warm-up: SRTP streams, caches; blast drains the tail
   auto cpu_before = server->worker_cpu_times()[0];
   uint64_t out_before = total_out();
   auto wall_before = Clock::now();
-  auto [sent, received] = blast(pub, sinks, seconds);
+  auto [sent, received] = blast(pub, sinks, seconds, rate);
   sent *= fanout;
   double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
   auto cpu = server->worker_cpu_times()[0] - cpu_before;
@@ -218,20 +232,24 @@ int main(int argc, char** argv) {
   double seconds = 3;
   bool json = false;
   size_t fanout = 1;
+  double rate = 0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc) {
       seconds = std::stod(argv[++i]);
     } else if (arg == "--fanout" && i + 1 < argc) {
       fanout = std::stoul(argv[++i]);
+    } else if (arg == "--rate" && i + 1 < argc) {
+      rate = std::stod(argv[++i]);
     } else if (arg == "--json") {
       json = true;
     } else {
-      std::fprintf(stderr, "usage: media_forward_bench [--seconds S] [--fanout N] [--json]\n");
+      std::fprintf(stderr,
+                   "usage: media_forward_bench [--seconds S] [--fanout N] [--rate PPS] [--json]\n");
       return 2;
     }
   }
-  Result sfu = run_sfu_path(seconds, fanout);
+  Result sfu = run_sfu_path(seconds, fanout, rate);
   Result bare = run_bare_relay(seconds);
   if (json) {
     std::printf(

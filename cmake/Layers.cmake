@@ -6,14 +6,19 @@
 #   base <- net    <-------------/          /
 #   base, net, matrix, store <- rtcauth <--/
 #   base <- media   (leaf: the SFU's transport; knows no rooms, signalling or Matrix)
+#   base, media <- sfu   (rooms, tracks, forwarding; no HTTP, no Matrix)
+#   base, net, media, sfu <- livekit   (LiveKit's protocol: tokens, signalling, Twirp)
+#   rtcauth -> livekit   (the auth service mints LiveKit tokens)
 set(ATRIUM_ALLOWED_base "")
 set(ATRIUM_ALLOWED_net base)
 set(ATRIUM_ALLOWED_matrix base)
 set(ATRIUM_ALLOWED_store base matrix)
 set(ATRIUM_ALLOWED_homeserver base net matrix store)
-set(ATRIUM_ALLOWED_rtcauth base net matrix store)
+set(ATRIUM_ALLOWED_rtcauth base net matrix store livekit)
 set(ATRIUM_ALLOWED_media base)
-set(ATRIUM_ALLOWED_app base net matrix store homeserver rtcauth)
+set(ATRIUM_ALLOWED_sfu base media)
+set(ATRIUM_ALLOWED_livekit base net media sfu)
+set(ATRIUM_ALLOWED_app base net matrix store homeserver rtcauth media sfu livekit)
 
 # atrium_library(NAME SOURCES ... DEPS <atrium libs> EXTERNAL <other targets>)
 function(atrium_library name)

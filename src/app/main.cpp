@@ -16,7 +16,7 @@
 #include "matrix/ids.hpp"
 #include "net/http_client.hpp"
 #include "net/server.hpp"
-#include "rtcauth/jwt.hpp"
+#include "livekit/token.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -160,7 +160,7 @@ int verify_token(const std::string& key, const std::string& secret, const std::s
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  auto result = atrium::rtcauth::verify_token(
+  auto result = atrium::livekit::verify_token(
       token,
       [&](std::string_view k) -> std::optional<std::string> {
         if (k == key) return secret;
@@ -171,7 +171,7 @@ int verify_token(const std::string& key, const std::string& secret, const std::s
     std::cerr << "atrium: invalid token: " << result.error << "\n";
     return 1;
   }
-  std::cout << atrium::rtcauth::claims_to_json(*result.claims) << "\n";
+  std::cout << atrium::livekit::claims_to_json(*result.claims) << "\n";
   return 0;
 }
 

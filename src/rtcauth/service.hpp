@@ -11,7 +11,8 @@
 
 #include "net/router.hpp"
 #include "rtcauth/delegation.hpp"
-#include "rtcauth/jwt.hpp"
+#include "livekit/token.hpp"
+#include "rtcauth/webhook.hpp"
 #include "rtcauth/matrix_access.hpp"
 #include "rtcauth/requests.hpp"
 

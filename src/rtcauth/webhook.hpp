@@ -6,9 +6,16 @@
 #include <string>
 #include <string_view>
 
-#include "rtcauth/jwt.hpp"
+#include "livekit/token.hpp"
 
 namespace atrium::rtcauth {
+
+// The auth service speaks LiveKit's token format.
+using livekit::AccessClaims;
+using livekit::mint_token;
+using livekit::SecretLookup;
+using livekit::verify_token;
+using livekit::VideoGrant;
 
 struct WebhookEvent {
   std::string event;                 // participant_joined, participant_left, ...

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "base/error.hpp"
-#include "rtcauth/jwt.hpp"
+#include "livekit/token.hpp"
 #include "rtcauth/requests.hpp"
 #include "rtcauth/webhook.hpp"
 
@@ -26,6 +26,7 @@ std::optional<std::string> lookup(std::string_view key) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   using namespace atrium::rtcauth;
+  using namespace atrium::livekit;
   auto claims = verify_token(input, lookup, 1'800'000'000);
   if (claims.claims) (void)claims_to_json(*claims.claims);
 

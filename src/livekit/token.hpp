@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace atrium::rtcauth {
+namespace atrium::livekit {
 
 // LiveKit's VideoGrant (protocol auth/grants.go). Optional fields keep the
 // difference between "absent" and "false", which LiveKit gives meaning to.
@@ -71,4 +71,4 @@ VerifyResult verify_token(std::string_view token, const SecretLookup& secrets, i
 // Claims as the JSON object LiveKit uses (exposed for `atrium verify-token`).
 std::string claims_to_json(const AccessClaims& claims);
 
-}  // namespace atrium::rtcauth
+}  // namespace atrium::livekit

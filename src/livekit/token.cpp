@@ -1,4 +1,4 @@
-#include "rtcauth/jwt.hpp"
+#include "livekit/token.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -11,7 +11,7 @@
 
 #include "base/encoding.hpp"
 
-namespace atrium::rtcauth {
+namespace atrium::livekit {
 
 namespace json = boost::json;
 
@@ -209,4 +209,4 @@ VerifyResult verify_token(std::string_view token, const SecretLookup& secrets, i
   return VerifyResult{std::move(c), {}};
 }
 
-}  // namespace atrium::rtcauth
+}  // namespace atrium::livekit

@@ -1,10 +1,10 @@
-#include "rtcauth/jwt.hpp"
+#include "livekit/token.hpp"
 
 #include <gtest/gtest.h>
 
 #include "base/encoding.hpp"
 
-namespace atrium::rtcauth {
+namespace atrium::livekit {
 namespace {
 
 const std::string kKey = "APIkey";
@@ -147,4 +147,4 @@ TEST(Jwt, PublishSourcesRestrictPublishing) {
 }
 
 }  // namespace
-}  // namespace atrium::rtcauth
+}  // namespace atrium::livekit

@@ -377,10 +377,15 @@ void MediaServer::read_tcp(Worker& worker, TcpConnection& connection) {
   if (broken) close_tcp(worker, remote);
 }
 
-void MediaServer::add(std::shared_ptr<WebRtcTransport> transport) {
+void MediaServer::add(std::shared_ptr<WebRtcTransport> transport, std::optional<size_t> worker) {
   std::string ufrag = transport->local_ufrag();
+  Worker* owner = worker ? workers_[*worker % workers_.size()].get() : nullptr;
   std::lock_guard lock(registry_mutex_);
-  registry_[ufrag] = Entry{std::move(transport), nullptr, std::chrono::steady_clock::now()};
+  registry_[ufrag] = Entry{std::move(transport), owner, std::chrono::steady_clock::now()};
+}
+
+EventLoop& MediaServer::worker_loop(size_t index) {
+  return workers_[index % workers_.size()]->loop;
 }
 
 void MediaServer::remove(const std::string& local_ufrag) {
@@ -401,7 +406,19 @@ void MediaServer::remove(const std::string& local_ufrag) {
 
 void MediaServer::drop_on_worker(Worker& worker, const std::string& ufrag) {
   auto it = worker.owned.find(ufrag);
-  if (it == worker.owned.end()) return;
+  if (it == worker.owned.end()) {
+    // Pinned to this worker but never reached by a check.
+    std::shared_ptr<WebRtcTransport> never_attached;
+    {
+      std::lock_guard lock(registry_mutex_);
+      auto entry = registry_.find(ufrag);
+      if (entry == registry_.end()) return;
+      never_attached = std::move(entry->second.transport);
+      registry_.erase(entry);
+    }
+    never_attached->close();
+    return;
+  }
   WebRtcTransport* transport = it->second.get();
   std::erase_if(worker.routes, [&](const auto& route) { return route.second == transport; });
   transport->close();
@@ -500,7 +517,8 @@ void MediaServer::tick(Worker& worker, std::chrono::steady_clock::time_point now
     {
       std::lock_guard lock(registry_mutex_);
       for (auto it = registry_.begin(); it != registry_.end();) {
-        if (!it->second.owner && now - it->second.added > config_.unclaimed_timeout) {
+        bool never_checked = !it->second.owner || !it->second.transport->loop();
+        if (never_checked && now - it->second.added > config_.unclaimed_timeout) {
           expired.push_back(std::move(it->second.transport));
           it = registry_.erase(it);
         } else {
@@ -532,7 +550,8 @@ std::vector<std::shared_ptr<WebRtcTransport>> MediaServer::transports() const {
 
 std::vector<std::chrono::nanoseconds> MediaServer::worker_cpu_times() const {
   std::vector<std::chrono::nanoseconds> times;
-  for (const auto& worker : workers_) times.push_back(worker->loop.cpu_time());
+  for (const auto& worker : workers_)
+    times.push_back(worker->loop.cpu_time());
   return times;
 }
 

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -61,10 +62,13 @@ class MediaServer {
   // Host candidates for an SDP answer: UDP first, then passive TCP.
   std::vector<SdpCandidate> candidates(bool udp = true, bool tcp = true) const;
 
-  // Makes the transport reachable under its local ICE ufrag. It gets pinned
-  // to a worker on its first check. `on_removed` runs on that worker (or the
-  // caller's thread if never pinned) when it is removed.
-  void add(std::shared_ptr<WebRtcTransport> transport);
+  // Makes the transport reachable under its local ICE ufrag. Without a
+  // worker it gets pinned to the one its first check reaches; with one (a
+  // room keeps all its transports on one worker, so fan-out stays on one
+  // thread) packets reaching other workers are handed over to it.
+  void add(std::shared_ptr<WebRtcTransport> transport, std::optional<size_t> worker = {});
+  // The event loop of worker i (post work for its transports there).
+  EventLoop& worker_loop(size_t index);
   // Closes and forgets a transport; safe from any thread, idempotent.
   void remove(const std::string& local_ufrag);
 

@@ -67,23 +67,43 @@ WebRtcTransport::WebRtcTransport(std::shared_ptr<const DtlsCertificate> certific
     : certificate_(certificate),
       config_(std::move(config)),
       callbacks_(std::move(callbacks)),
-      ice_(ice_config(config_), now),
-      dtls_(certificate, dtls_config(config_),
-            DtlsTransport::Callbacks{
-                .send_datagram = [this](std::span<const uint8_t> d) { send_datagram(d); },
-                .on_connected =
-                    [this](const std::optional<DtlsSrtpKeys>& keys) { on_dtls_connected(keys); },
-                .on_application_data =
-                    [this](std::span<const uint8_t> data) {
-                      if (sctp_) sctp_->handle_packet(data);
-                    },
-                .on_failed =
-                    [this](const std::string& reason) {
-                      failure_ = "DTLS: " + reason;
-                      update_state();
-                    },
-                .on_closed = [this] { update_state(); },
-            }) {}
+      ice_(ice_config(config_), now) {
+  if (!config_.remote_fingerprint.empty()) make_dtls();
+}
+
+void WebRtcTransport::make_dtls() {
+  dtls_ = std::make_unique<DtlsTransport>(
+      certificate_, dtls_config(config_),
+      DtlsTransport::Callbacks{
+          .send_datagram = [this](std::span<const uint8_t> d) { send_datagram(d); },
+          .on_connected =
+              [this](const std::optional<DtlsSrtpKeys>& keys) { on_dtls_connected(keys); },
+          .on_application_data =
+              [this](std::span<const uint8_t> data) {
+                if (sctp_) sctp_->handle_packet(data);
+              },
+          .on_failed =
+              [this](const std::string& reason) {
+                failure_ = "DTLS: " + reason;
+                update_state();
+              },
+          .on_closed = [this] { update_state(); },
+      });
+}
+
+void WebRtcTransport::set_remote_dtls(DtlsRole role, std::string fingerprint_algorithm,
+                                      std::string fingerprint) {
+  if (dtls_) return;  // fixed once set: a renegotiation keeps the DTLS session
+  config_.dtls_role = role;
+  config_.remote_fingerprint_algorithm = std::move(fingerprint_algorithm);
+  config_.remote_fingerprint = std::move(fingerprint);
+  make_dtls();
+  // ICE may have finished already: the client speaks first.
+  if (ice_.selected_pair() && role == DtlsRole::kClient) {
+    dtls_started_ = true;
+    dtls_->start(Clock::now());
+  }
+}
 
 WebRtcTransport::~WebRtcTransport() {
   *alive_ = false;
@@ -115,9 +135,9 @@ void WebRtcTransport::handle_datagram(std::span<uint8_t> buffer, size_t length,
       }
       if (!result.events.empty()) update_state();
       // The DTLS client speaks first, once ICE has chosen where to.
-      if (!dtls_started_ && ice_.selected_pair()) {
+      if (dtls_ && !dtls_started_ && ice_.selected_pair()) {
         dtls_started_ = true;
-        dtls_.start(now);
+        dtls_->start(now);
       }
       return;
     }
@@ -126,13 +146,13 @@ void WebRtcTransport::handle_datagram(std::span<uint8_t> buffer, size_t length,
       bool known = false;
       for (const auto& a : addresses_)
         known |= a == from;
-      if (!known) {
+      if (!known || !dtls_) {
         ++counters_.dropped;
         return;
       }
       if (!ice_.selected_pair()) dtls_peer_ = from;
       dtls_started_ = true;
-      dtls_.handle_datagram(packet, now);
+      dtls_->handle_datagram(packet, now);
       update_state();
       return;
     }
@@ -208,7 +228,7 @@ void WebRtcTransport::start_sctp() {
 }
 
 void WebRtcTransport::send_sctp_packet(std::span<const uint8_t> packet) {
-  dtls_.send_application_data(packet);
+  if (dtls_) dtls_->send_application_data(packet);
 }
 
 void WebRtcTransport::send_datagram(std::span<const uint8_t> datagram) {
@@ -248,8 +268,8 @@ bool WebRtcTransport::send_message(uint16_t stream, MessageKind kind,
 
 void WebRtcTransport::tick(Clock::time_point now) {
   if (ice_.tick(now)) update_state();
-  if (auto next = dtls_.next_timeout(now); next && *next <= now) {
-    dtls_.handle_timeout(now);
+  if (auto next = dtls_ ? dtls_->next_timeout(now) : std::nullopt; next && *next <= now) {
+    dtls_->handle_timeout(now);
     update_state();
   }
   if (sctp_) sctp_->poll();
@@ -257,7 +277,7 @@ void WebRtcTransport::tick(Clock::time_point now) {
 
 void WebRtcTransport::close() {
   if (sctp_) sctp_.reset();
-  dtls_.close();
+  if (dtls_) dtls_->close();
   if (state() != TransportState::kFailed) set_state(TransportState::kClosed);
 }
 
@@ -268,11 +288,11 @@ void WebRtcTransport::update_state() {
   if (ice_.state() == IceState::kFailed) {
     if (failure_.empty()) failure_ = "ICE: no nomination before the timeout";
     next = TransportState::kFailed;
-  } else if (dtls_.state() == DtlsState::kFailed) {
+  } else if (dtls_state() == DtlsState::kFailed) {
     next = TransportState::kFailed;
-  } else if (dtls_.state() == DtlsState::kClosed) {
+  } else if (dtls_state() == DtlsState::kClosed) {
     next = TransportState::kClosed;
-  } else if (dtls_.state() == DtlsState::kConnected) {
+  } else if (dtls_state() == DtlsState::kConnected) {
     next = ice_.state() == IceState::kDisconnected ? TransportState::kDisconnected
                                                    : TransportState::kConnected;
   }

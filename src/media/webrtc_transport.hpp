@@ -29,13 +29,15 @@ struct WebRtcTransportConfig {
   std::string local_ufrag;
   std::string local_password;
   std::string remote_ufrag;  // empty: accept any
+  // The peer's DTLS parameters. An offerer learns them from the answer:
+  // leave remote_fingerprint empty and call set_remote_dtls() later.
   DtlsRole dtls_role = DtlsRole::kServer;
   std::string remote_fingerprint_algorithm = "sha-256";
   std::string remote_fingerprint;
   bool data_channels = false;
   uint16_t sctp_local_port = 5000;
   uint16_t sctp_remote_port = 5000;
-  size_t max_message_size = 262144;         // ours (a=max-message-size we announce)
+  size_t max_message_size = 262144;        // ours (a=max-message-size we announce)
   size_t remote_max_message_size = 65536;  // the peer's (RFC 8841 default)
   SrtpOptions srtp;
   std::chrono::milliseconds ice_connect_timeout{30'000};
@@ -83,6 +85,9 @@ class WebRtcTransport {
   WebRtcTransport& operator=(const WebRtcTransport&) = delete;
 
   const std::string& local_ufrag() const { return config_.local_ufrag; }
+  // Completes the DTLS parameters once the peer's answer is known; DTLS
+  // packets that arrive before are dropped (the peer retransmits).
+  void set_remote_dtls(DtlsRole role, std::string fingerprint_algorithm, std::string fingerprint);
   // Pins the transport to a worker; called once, on that worker.
   void attach(EventLoop* loop, SendDatagram send);
   EventLoop* loop() const { return loop_; }
@@ -102,7 +107,7 @@ class WebRtcTransport {
 
   TransportState state() const { return state_.load(); }
   IceState ice_state() const { return ice_.state(); }
-  DtlsState dtls_state() const { return dtls_.state(); }
+  DtlsState dtls_state() const { return dtls_ ? dtls_->state() : DtlsState::kNew; }
   const TransportCounters& counters() const { return counters_; }
   const std::string& failure_reason() const { return failure_; }
 
@@ -111,6 +116,7 @@ class WebRtcTransport {
   void start_sctp();
   void send_sctp_packet(std::span<const uint8_t> packet);
   void send_datagram(std::span<const uint8_t> datagram);
+  void make_dtls();
   void update_state();
   void set_state(TransportState state);
 
@@ -118,7 +124,7 @@ class WebRtcTransport {
   WebRtcTransportConfig config_;
   Callbacks callbacks_;
   IceLiteAgent ice_;
-  DtlsTransport dtls_;
+  std::unique_ptr<DtlsTransport> dtls_;  // null until the remote fingerprint is known
   std::unique_ptr<SrtpSession> srtp_send_, srtp_receive_;
   std::unique_ptr<SctpAssociation> sctp_;
   EventLoop* loop_ = nullptr;

@@ -42,7 +42,8 @@ class MediaServerTest : public ::testing::Test {
   }
 
   std::shared_ptr<WebRtcTransport> add_transport(std::string expected_fingerprint,
-                                                 bool data_channels = true) {
+                                                 bool data_channels = true,
+                                                 std::optional<size_t> worker = {}) {
     WebRtcTransportConfig config;
     config.local_ufrag = "srv" + std::to_string(++transports_);
     config.local_password = kPassword;
@@ -71,7 +72,7 @@ class MediaServerTest : public ::testing::Test {
     auto transport = std::make_shared<WebRtcTransport>(server_->certificate(), config,
                                                        std::move(callbacks), Clock::now());
     *raw = transport.get();
-    server_->add(transport);
+    server_->add(transport, worker);
     return transport;
   }
 
@@ -208,6 +209,33 @@ TEST_F(MediaServerTest, RemoveDropsTheTransport) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(server_->stats().transports, 0u);
   EXPECT_TRUE(client.check().empty());
+}
+
+// A transport pinned to a worker (a room's) works whichever worker's socket
+// the client's address hashes to: packets are handed over to the owner.
+TEST_F(MediaServerTest, PinnedTransportsWorkFromEverySocket) {
+  for (size_t worker = 0; worker < 2; ++worker) {
+    auto transport = add_transport(client_cert_->fingerprint(), false, worker);
+    Client client(transport->local_ufrag(), kPassword, server_->udp_port(), client_cert_);
+    ASSERT_TRUE(client.connect(server_->certificate()->fingerprint(), std::chrono::seconds(5)))
+        << "worker " << worker;
+    EXPECT_EQ(transport->state(), TransportState::kConnected);
+    EXPECT_TRUE(transport->loop() == &server_->worker_loop(worker));
+  }
+}
+
+// An offerer learns the peer's fingerprint from the answer: ICE works at
+// once, DTLS waits for set_remote_dtls.
+TEST_F(MediaServerTest, RemoteDtlsParametersCanComeLater) {
+  auto transport = add_transport("", false);
+  Client client("srv1", kPassword, server_->udp_port(), client_cert_);
+  ASSERT_FALSE(client.check().empty());
+  client.start_dtls(server_->certificate()->fingerprint());
+  EXPECT_FALSE(client.pump([&] { return client.connected(); }, std::chrono::milliseconds(300)));
+  transport->loop()->post([transport, fp = client_cert_->fingerprint()] {
+    transport->set_remote_dtls(DtlsRole::kServer, "sha-256", fp);
+  });
+  EXPECT_TRUE(client.pump([&] { return client.connected(); }, std::chrono::seconds(5)));
 }
 
 // RFC 6544 / RFC 4571: a binding request framed with a 16-bit length over a

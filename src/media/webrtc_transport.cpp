@@ -217,7 +217,14 @@ void WebRtcTransport::start_sctp() {
     });
   };
   callbacks.on_channel_open = [this](const DataChannelInfo& info) {
+    channels_.emplace_back(info.label, info.stream_id);
     if (callbacks_.on_channel_open) callbacks_.on_channel_open(info);
+  };
+  callbacks.on_channel_closed = [this](uint16_t stream) {
+    std::erase_if(channels_, [&](const auto& channel) { return channel.second == stream; });
+  };
+  callbacks.on_state = [this](SctpState state) {
+    if (state == SctpState::kConnected) open_pending_channels();
   };
   callbacks.on_message = [this](uint16_t stream, MessageKind kind, std::span<const uint8_t> data) {
     counters_.data_in.fetch_add(1, std::memory_order_relaxed);
@@ -256,6 +263,33 @@ bool WebRtcTransport::send_rtcp(std::span<uint8_t> buffer, size_t length) {
   counters_.rtcp_out.fetch_add(1, std::memory_order_relaxed);
   send_datagram(buffer.first(length));
   return true;
+}
+
+void WebRtcTransport::open_data_channel(std::string label, bool ordered,
+                                        dcep::Reliability reliability) {
+  pending_channels_.push_back({std::move(label), ordered, reliability});
+  if (sctp_ && sctp_->state() == SctpState::kConnected) open_pending_channels();
+}
+
+void WebRtcTransport::open_pending_channels() {
+  for (auto& pending : pending_channels_) {
+    if (auto stream = sctp_->open_channel(pending.label, "", pending.ordered, pending.reliability))
+      channels_.emplace_back(pending.label, *stream);
+  }
+  pending_channels_.clear();
+}
+
+std::string WebRtcTransport::channel_label(uint16_t stream) const {
+  for (const auto& [label, id] : channels_)
+    if (id == stream) return label;
+  return {};
+}
+
+bool WebRtcTransport::send_message(const std::string& label, MessageKind kind,
+                                   std::span<const uint8_t> data) {
+  for (const auto& [name, stream] : channels_)
+    if (name == label) return send_message(stream, kind, data);
+  return false;
 }
 
 bool WebRtcTransport::send_message(uint16_t stream, MessageKind kind,

@@ -104,6 +104,12 @@ class WebRtcTransport {
   bool send_rtcp(std::span<uint8_t> buffer, size_t length);
   // Sends on a data channel the peer opened (or we opened).
   bool send_message(uint16_t stream, MessageKind kind, std::span<const uint8_t> data);
+  // The same, by channel label (the first channel with that label).
+  bool send_message(const std::string& label, MessageKind kind, std::span<const uint8_t> data);
+  // Opens a channel of ours as soon as SCTP is up (at once if it is).
+  void open_data_channel(std::string label, bool ordered, dcep::Reliability reliability);
+  // The label of an open channel, empty if unknown.
+  std::string channel_label(uint16_t stream) const;
 
   TransportState state() const { return state_.load(); }
   IceState ice_state() const { return ice_.state(); }
@@ -127,6 +133,14 @@ class WebRtcTransport {
   std::unique_ptr<DtlsTransport> dtls_;  // null until the remote fingerprint is known
   std::unique_ptr<SrtpSession> srtp_send_, srtp_receive_;
   std::unique_ptr<SctpAssociation> sctp_;
+  struct PendingChannel {
+    std::string label;
+    bool ordered;
+    dcep::Reliability reliability;
+  };
+  std::vector<PendingChannel> pending_channels_;
+  std::vector<std::pair<std::string, uint16_t>> channels_;  // label -> stream, few entries
+  void open_pending_channels();
   EventLoop* loop_ = nullptr;
   SendDatagram send_;
   std::vector<TransportAddress> addresses_;    // validated by ICE

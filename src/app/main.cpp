@@ -9,14 +9,15 @@
 
 #include "app/auth_role.hpp"
 #include "app/rtc_adapters.hpp"
+#include "app/sfu_role.hpp"
 #include "base/config.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "homeserver/homeserver.hpp"
+#include "livekit/token.hpp"
 #include "matrix/ids.hpp"
 #include "net/http_client.hpp"
 #include "net/server.hpp"
-#include "livekit/token.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -54,7 +55,7 @@ std::string database_path(const Config& config) {
 struct Roles {
   bool homeserver = true;
   bool auth = true;
-  bool sfu = true;  // accepted, but there is no SFU role yet
+  bool sfu = true;
 };
 
 Roles parse_roles(const std::string& list) {
@@ -85,7 +86,6 @@ int serve(Config config, const Roles& roles) {
   atrium::log::init(config.log_level);
   auto log = atrium::log::get("main");
   std::filesystem::create_directories(config.data_dir);
-  if (roles.sfu) log->info("msg=\"the sfu role is not built yet; ignoring it\"");
 
   atrium::net::Router router;
   atrium::net::ServerOptions options;
@@ -139,6 +139,12 @@ int serve(Config config, const Roles& roles) {
     auth->start();
   }
 
+  std::unique_ptr<atrium::app::SfuRole> sfu;
+  if (roles.sfu) {
+    sfu = std::make_unique<atrium::app::SfuRole>(config);
+    sfu->register_routes(router, !roles.homeserver && !roles.auth);
+  }
+
   log->info("msg=\"listening\" url={} server_name={} data_dir={} registration={} roles={}{}{}", url,
             config.server_name, config.data_dir, config.registration_enabled() ? "open" : "closed",
             roles.homeserver ? "homeserver," : "", roles.auth ? "auth," : "",
@@ -148,7 +154,9 @@ int serve(Config config, const Roles& roles) {
   server.run([&] {
     if (homeserver) homeserver->shutdown();
     if (auth) auth->shutdown();
+    if (sfu) sfu->shutdown();
   });
+  sfu.reset();
   if (store) store->close();
   log->info("msg=\"stopped\"");
   return 0;

@@ -54,6 +54,30 @@ void read_rtc_auth(const YAML::Node& node, RtcAuthConfig& out) {
   read(node, "insecure_skip_verify_tls", out.insecure_skip_verify_tls);
 }
 
+void read_sfu(const YAML::Node& node, SfuConfig& out) {
+  if (!node.IsMap()) throw std::runtime_error("config: 'sfu' must be a map");
+  static const char* kKnown[] = {
+      "rtc_ip",      "udp_port",          "tcp_port",         "node_ips",
+      "workers",     "auto_create_rooms", "max_participants", "max_joins_per_second",
+      "webhook_urls"};
+  for (const auto& kv : node) {
+    auto key = kv.first.as<std::string>();
+    bool known = false;
+    for (auto* k : kKnown)
+      known |= key == k;
+    if (!known) throw std::runtime_error("config: unknown key 'sfu." + key + "'");
+  }
+  read(node, "rtc_ip", out.rtc_ip);
+  read(node, "udp_port", out.udp_port);
+  read(node, "tcp_port", out.tcp_port);
+  read(node, "node_ips", out.node_ips);
+  read(node, "workers", out.workers);
+  read(node, "auto_create_rooms", out.auto_create_rooms);
+  read(node, "max_participants", out.max_participants);
+  read(node, "max_joins_per_second", out.max_joins_per_second);
+  read(node, "webhook_urls", out.webhook_urls);
+}
+
 void read_rate(const YAML::Node& node, const char* key, RateLimit& out) {
   if (auto v = node[key]) {
     if (!v.IsMap()) throw std::runtime_error(std::string("config: '") + key + "' must be a map");
@@ -107,7 +131,8 @@ Config load_config_file(const std::string& path) {
                                  "max_delayed_events_per_user",
                                  "openid_token_lifetime_ms",
                                  "rtc_transports",
-                                 "rtc_auth"};
+                                 "rtc_auth",
+                                 "sfu"};
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
     bool known = false;
@@ -149,6 +174,7 @@ Config load_config_file(const std::string& path) {
     }
   }
   if (auto auth = root["rtc_auth"]) read_rtc_auth(auth, c.rtc_auth);
+  if (auto sfu = root["sfu"]) read_sfu(sfu, c.sfu);
   if (auto rl = root["rate_limits"]) {
     read_rate(rl, "login", c.rc_login);
     read_rate(rl, "registration", c.rc_registration);
@@ -184,6 +210,10 @@ void validate_config(const Config& c) {
     throw std::runtime_error("config: max_delayed_events_per_user must be at least 1");
   if (c.openid_token_lifetime_ms < 1000)
     throw std::runtime_error("config: openid_token_lifetime_ms must be at least 1000");
+  if (c.sfu.workers < 0 || c.sfu.workers > 256)
+    throw std::runtime_error("config: sfu.workers must be between 0 and 256");
+  if (c.sfu.max_participants < 0)
+    throw std::runtime_error("config: sfu.max_participants must not be negative");
   if (c.rtc_auth.token_lifetime_s < 30 || c.rtc_auth.token_lifetime_s > 86400)
     throw std::runtime_error("config: rtc_auth.token_lifetime_s must be between 30 and 86400");
   const auto& skip = c.rtc_auth.insecure_skip_verify_tls;

@@ -36,6 +36,23 @@ struct RtcAuthConfig {
   std::string insecure_skip_verify_tls;
 };
 
+// The SFU (the MatrixRTC focus, speaking LiveKit's protocol): YAML map `sfu`.
+struct SfuConfig {
+  // UDP (and ICE-TCP) for media: one port each for every peer.
+  std::string rtc_ip;  // bind address; empty: the HTTP listen host
+  uint16_t udp_port = 7882;
+  uint16_t tcp_port = 7881;  // ICE over TCP; 0 turns it off
+  // Addresses written into ICE candidates (the node's public IPs behind NAT).
+  // Empty: the bind address, which must then not be 0.0.0.0.
+  std::vector<std::string> node_ips;
+  int workers = 0;  // media threads; 0: one per core
+  bool auto_create_rooms = true;
+  int max_participants = 0;  // per room; 0: no limit
+  double max_joins_per_second = 50;
+  // Webhook receivers (LiveKit's signed WebhookEvent POSTs).
+  std::vector<std::string> webhook_urls;
+};
+
 struct Config {
   std::string server_name = "localhost";
   std::string listen = "127.0.0.1:8008";  // host:port of the HTTP listener
@@ -55,6 +72,7 @@ struct Config {
   std::vector<std::map<std::string, std::string>> rtc_transports;
 
   RtcAuthConfig rtc_auth;
+  SfuConfig sfu;
 
   RateLimit rc_login{0.5, 10};
   RateLimit rc_registration{0.5, 10};

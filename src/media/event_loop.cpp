@@ -6,8 +6,8 @@
 
 #include <pthread.h>
 #include <algorithm>
-#include <stdexcept>
 #include <ctime>
+#include <stdexcept>
 
 namespace atrium::media {
 
@@ -51,8 +51,17 @@ void EventLoop::unwatch(int fd) {
   watched_.erase(fd);
 }
 
-void EventLoop::every(std::chrono::milliseconds period, std::function<void(Clock::time_point)> fn) {
-  periodic_.push_back({period, Clock::now() + period, std::move(fn)});
+uint64_t EventLoop::every(std::chrono::milliseconds period,
+                          std::function<void(Clock::time_point)> fn) {
+  uint64_t id = next_periodic_id_++;
+  periodic_.push_back({id, period, Clock::now() + period, std::move(fn)});
+  return id;
+}
+
+void EventLoop::cancel(uint64_t periodic_id) {
+  // Cleared, not erased: run() may be iterating; it drops empty entries.
+  for (auto& p : periodic_)
+    if (p.id == periodic_id) p.fn = nullptr;
 }
 
 void EventLoop::post(Task task) {
@@ -104,14 +113,18 @@ void EventLoop::run() {
   while (!stopping_) {
     auto now = Clock::now();
     int timeout_ms = 1000;
-    for (auto& p : periodic_) {
-      if (p.next <= now) {
-        p.fn(now);
-        p.next = std::max(p.next + p.period, now);
+    // By index: a callback may add timers (push_back) or cancel them.
+    for (size_t i = 0; i < periodic_.size(); ++i) {
+      if (!periodic_[i].fn) continue;
+      if (periodic_[i].next <= now) {
+        auto fn = periodic_[i].fn;  // a copy: the vector may grow during the call
+        fn(now);
+        periodic_[i].next = std::max(periodic_[i].next + periodic_[i].period, now);
       }
-      auto wait = std::chrono::ceil<std::chrono::milliseconds>(p.next - now).count();
+      auto wait = std::chrono::ceil<std::chrono::milliseconds>(periodic_[i].next - now).count();
       timeout_ms = std::min<int>(timeout_ms, static_cast<int>(std::max<int64_t>(wait, 0)));
     }
+    std::erase_if(periodic_, [](const Periodic& p) { return !p.fn; });
     int ready = epoll_wait(epoll_fd_, events, 64, timeout_ms);
     for (int i = 0; i < ready; ++i) {
       // Look up each time: a callback may unwatch (and close) another fd.

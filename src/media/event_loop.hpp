@@ -31,7 +31,9 @@ class EventLoop {
   void set_write_interest(int fd, bool on);
   void unwatch(int fd);
   // Runs fn on the loop thread every period (first call after one period).
-  void every(std::chrono::milliseconds period, std::function<void(Clock::time_point)> fn);
+  // Before start() or on the loop thread; the id cancels it (on the loop thread).
+  uint64_t every(std::chrono::milliseconds period, std::function<void(Clock::time_point)> fn);
+  void cancel(uint64_t periodic_id);
   // Runs task on the loop thread soon; callable from any thread.
   void post(Task task);
 
@@ -43,6 +45,7 @@ class EventLoop {
 
  private:
   struct Periodic {
+    uint64_t id = 0;
     std::chrono::milliseconds period;
     Clock::time_point next;
     std::function<void(Clock::time_point)> fn;
@@ -57,6 +60,7 @@ class EventLoop {
   };
   std::unordered_map<int, Watch> watched_;
   std::vector<Periodic> periodic_;
+  uint64_t next_periodic_id_ = 1;
   std::mutex posted_mutex_;
   std::vector<Task> posted_;
   std::atomic<bool> stopping_{false};

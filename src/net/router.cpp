@@ -94,18 +94,18 @@ Response unrecognized(int status) {
 
 }  // namespace
 
-void Router::add(Method method, std::string pattern, Handler handler) {
+std::vector<Router::Segment> Router::parse_pattern(const std::string& pattern) {
   if (pattern.empty() || pattern.front() != '/') {
     throw std::invalid_argument("route pattern must start with '/': " + pattern);
   }
-  Route route{method, {}, std::move(handler)};
+  std::vector<Segment> segments;
   std::string_view rest(pattern);
   rest.remove_prefix(1);
   while (!rest.empty()) {
     size_t slash = rest.find('/');
     std::string_view text = rest.substr(0, slash);
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-    if (!route.segments.empty() && route.segments.back().optional) {
+    if (!segments.empty() && segments.back().optional) {
       throw std::invalid_argument("optional capture must be last: " + pattern);
     }
     Segment segment;
@@ -121,18 +121,32 @@ void Router::add(Method method, std::string pattern, Handler handler) {
       throw std::invalid_argument("empty segment in route: " + pattern);
     }
     segment.text = std::string(text);
-    route.segments.push_back(std::move(segment));
+    segments.push_back(std::move(segment));
   }
-  routes_.push_back(std::move(route));
+  return segments;
+}
+
+void Router::add(Method method, std::string pattern, Handler handler) {
+  routes_.push_back(Route{method, parse_pattern(pattern), std::move(handler)});
+}
+
+void Router::add_websocket(std::string pattern, UpgradeHandler handler) {
+  websocket_routes_.push_back(WebSocketRoute{parse_pattern(pattern), std::move(handler)});
 }
 
 bool Router::match(const Route& route, const std::vector<std::string>& segments,
                    std::map<std::string, std::string, std::less<>>& params) {
-  const size_t n = route.segments.size();
-  const bool optional_last = n > 0 && route.segments.back().optional;
+  return match(route.segments, segments, params);
+}
+
+bool Router::match(const std::vector<Segment>& pattern_segments,
+                   const std::vector<std::string>& segments,
+                   std::map<std::string, std::string, std::less<>>& params) {
+  const size_t n = pattern_segments.size();
+  const bool optional_last = n > 0 && pattern_segments.back().optional;
   if (segments.size() != n && !(optional_last && segments.size() + 1 == n)) return false;
   for (size_t i = 0; i < n; ++i) {
-    const Segment& pattern = route.segments[i];
+    const Segment& pattern = pattern_segments[i];
     if (i == segments.size()) {  // only reachable for the absent optional capture
       params[pattern.text] = "";
       break;
@@ -189,6 +203,21 @@ void Router::dispatch(Request& request, Respond respond) const {
       request.params = std::move(get_params);
     }
     if (!chosen) {
+      std::map<std::string, std::string, std::less<>> ignored;
+      for (const WebSocketRoute& route : websocket_routes_) {
+        if (!match(route.segments, segments, ignored)) continue;
+        if (request.method == Method::get || request.method == Method::head) {
+          Response response;
+          response.status = 400;
+          response.content_type = "text/plain";
+          response.body = "websocket upgrade required";
+          reply(std::move(response));
+          return;
+        }
+        if (!allowed.empty()) allowed += ", ";
+        allowed += method_name(Method::get);
+        break;
+      }
       if (allowed.empty()) {
         reply(unrecognized(404));
       } else {
@@ -208,6 +237,29 @@ void Router::dispatch(Request& request, Respond respond) const {
   } catch (...) {
     reply(error_response_from_current_exception());
   }
+}
+
+std::optional<UpgradeDecision> Router::upgrade(Request& request) const {
+  std::vector<std::string> segments;
+  if (!split_path(request.path, segments)) return std::nullopt;
+  std::map<std::string, std::string, std::less<>> params;
+  for (const WebSocketRoute& route : websocket_routes_) {
+    params.clear();
+    if (!match(route.segments, segments, params)) continue;
+    request.params = std::move(params);
+    UpgradeDecision decision;
+    try {
+      decision = route.handler(request);
+      if (!decision.reject && !decision.opened) {
+        throw std::logic_error("upgrade handler neither rejected nor accepted");
+      }
+    } catch (...) {
+      decision = UpgradeDecision::refuse(error_response_from_current_exception());
+    }
+    if (decision.reject) add_cors_headers(*decision.reject);
+    return decision;
+  }
+  return std::nullopt;
 }
 
 void Router::add_cors_headers(Response& response) {

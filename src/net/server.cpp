@@ -40,6 +40,7 @@
 #include "base/log.hpp"
 #include "net/detail_io_context.hpp"
 #include "net/detail_logfmt.hpp"
+#include "net/detail_websocket.hpp"
 
 namespace atrium::net {
 
@@ -122,12 +123,20 @@ http::response<http::string_body> to_beast(Response response, unsigned version, 
   return message;
 }
 
+bool is_websocket_upgrade(const http::request<http::string_body>& message) {
+  return message.method() == http::verb::get &&
+         beast::iequals(message[http::field::upgrade], "websocket");
+}
+
 // One accepted TCP connection. Only its session coroutine touches it, plus
 // the shutdown path, which does so on the same strand.
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
-  bool idle = false;  // waiting for the first byte of the next request
+  explicit Connection(tcp::socket socket)
+      : stream(std::move(socket)), executor(stream.get_executor()) {}
+  beast::tcp_stream stream;              // moved into `websocket` on upgrade
+  const asio::any_io_executor executor;  // the connection's strand
+  bool idle = false;                     // waiting for the first byte of the next request
+  std::shared_ptr<detail::ServerWebSocket> websocket;  // set once upgraded
 };
 
 // State that must outlive the Impl: coroutine frames destroyed together with
@@ -355,8 +364,10 @@ struct HttpServer::Impl final : Scheduler {
       logger->error("msg=\"connection failed\" remote={} what={}", remote,
                     detail::logfmt_quote(e.what()));
     }
-    conn->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    conn->stream.socket().close(ec);
+    if (!conn->websocket) {  // an upgraded stream closes itself
+      conn->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      conn->stream.socket().close(ec);
+    }
   }
 
   asio::awaitable<void> serve(Connection& conn, const std::string& remote) {
@@ -420,6 +431,7 @@ struct HttpServer::Impl final : Scheduler {
     auto slot = std::make_shared<ReplySlot>(conn.stream.get_executor());
     Respond respond = make_respond(slot);
     std::optional<InFlight> in_flight;
+    std::optional<UpgradeDecision> upgrade;
 
     auto url = boost::urls::parse_origin_form(request.target);
     if (!url) {
@@ -441,13 +453,24 @@ struct HttpServer::Impl final : Scheduler {
       request.body = std::move(message.body());
       in_flight.emplace(tracker);
       try {
-        router.dispatch(request, respond);
+        if (is_websocket_upgrade(message)) upgrade = router.upgrade(request);
+        if (!upgrade) {
+          router.dispatch(request, respond);
+        } else if (upgrade->reject) {
+          respond(std::move(*upgrade->reject));  // the router added the CORS headers
+        }
       } catch (...) {
         // The router catches handler errors itself; this is a last resort.
         Response error = error_response_from_current_exception();
         Router::add_cors_headers(error);
         respond(std::move(error));
       }
+    }
+
+    if (upgrade && !upgrade->reject) {
+      // The WebSocket counts as in flight, so shutdown waits for its close.
+      co_await serve_websocket(conn, message, request.path, std::move(upgrade->opened), remote);
+      co_return false;
     }
 
     // The response may already be here (synchronous handler); otherwise the
@@ -458,7 +481,8 @@ struct HttpServer::Impl final : Scheduler {
     Response response = std::move(*slot->response);
     slot.reset();
 
-    const bool keep_alive = message.keep_alive() && !stopping;
+    // A refused upgrade closes: the client will not reuse that connection.
+    const bool keep_alive = message.keep_alive() && !stopping && !upgrade;
     const int status = response.status;
     auto reply = to_beast(std::move(response), message.version(), request.method == Method::head,
                           keep_alive);
@@ -470,11 +494,29 @@ struct HttpServer::Impl final : Scheduler {
     const std::string_view method = request.method == Method::other
                                         ? std::string_view(message.method_string())
                                         : method_name(request.method);
-    logger->info("msg=\"request\" method={} path={} status={} ms={:.1f} remote={}",
-                 detail::logfmt_value(method),
-                 detail::logfmt_value(request.path.empty() ? "-" : request.path), status, ms,
-                 remote);
+    if (upgrade) {
+      logger->info("msg=\"websocket upgrade rejected\" path={} status={} ms={:.1f} remote={}",
+                   detail::logfmt_value(request.path), status, ms, remote);
+    } else {
+      logger->info("msg=\"request\" method={} path={} status={} ms={:.1f} remote={}",
+                   detail::logfmt_value(method),
+                   detail::logfmt_value(request.path.empty() ? "-" : request.path), status, ms,
+                   remote);
+    }
     co_return !ec && keep_alive;
+  }
+
+  // Hands the TCP stream over to a WebSocket session and runs it to the end.
+  asio::awaitable<void> serve_websocket(Connection& conn,
+                                        const http::request<http::string_body>& message,
+                                        const std::string& path, WebSocketOpened opened,
+                                        const std::string& remote) {
+    conn.websocket = detail::make_server_websocket(std::move(conn.stream), remote, path,
+                                                   options.websocket, logger);
+    // Published before this check: a shutdown that begins after it finds the
+    // session through the tracker instead.
+    if (stopping) conn.websocket->going_away();
+    co_await conn.websocket->serve(message, std::move(opened));
   }
 
   // Replies with an error before any dispatch (the request could not be read
@@ -521,9 +563,12 @@ struct HttpServer::Impl final : Scheduler {
 
   void close_idle_connections() {
     for (auto& conn : tracker->live()) {
-      auto executor = conn->stream.get_executor();
-      asio::post(executor, [conn] {
-        if (conn->idle) conn->stream.cancel();
+      asio::post(conn->executor, [conn] {
+        if (conn->websocket) {
+          conn->websocket->going_away();  // close 1001, counted in flight until done
+        } else if (conn->idle) {
+          conn->stream.cancel();
+        }
       });
     }
   }
@@ -584,8 +629,13 @@ struct HttpServer::Impl final : Scheduler {
     acceptor.close(ec);
     // Connections still open (grace period exceeded, forced stop) are closed
     // now rather than when the server is destroyed.
-    for (auto& conn : tracker->live())
-      conn->stream.socket().close(ec);
+    for (auto& conn : tracker->live()) {
+      if (conn->websocket) {
+        conn->websocket->abandon();  // reports on_close(1001) if it has not run
+      } else {
+        conn->stream.socket().close(ec);
+      }
+    }
     logger->info("msg=\"stopped\"");
   }
 };

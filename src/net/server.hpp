@@ -36,7 +36,8 @@ struct ServerOptions {
   uint64_t max_body_bytes = 1 << 20;
   int idle_timeout_s = 75;    // keep-alive read deadline
   int header_timeout_s = 30;  // deadline for a complete request once bytes arrive
-  int shutdown_grace_s = 10;  // in-flight requests get this long on stop
+  int shutdown_grace_s = 10;  // in-flight requests and WebSocket closes get this long on stop
+  WebSocketOptions websocket;
 };
 
 class HttpServer {
@@ -53,8 +54,9 @@ class HttpServer {
 
   // Runs the I/O threads until stop() completes. `on_signal` is called once on
   // the first SIGINT/SIGTERM (services answer parked long-polls there); then
-  // the server stops accepting, waits for in-flight requests up to the grace
-  // period, and returns.
+  // the server stops accepting, closes open WebSockets with 1001, waits for
+  // in-flight requests and those closes up to the grace period, and returns.
+  // Every WebSocket's on_close has run by then.
   void run(std::function<void()> on_signal);
   // Requests the same shutdown as a signal would (thread-safe).
   void stop();

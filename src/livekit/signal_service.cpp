@@ -1,0 +1,281 @@
+#include "livekit/signal_service.hpp"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <ctime>
+
+#include "base/log.hpp"
+
+namespace atrium::livekit {
+
+namespace lk = ::livekit;
+
+namespace {
+
+net::Response plain(int status, std::string text) {
+  net::Response response;
+  response.status = status;
+  response.content_type = "text/plain; charset=utf-8";
+  response.body = std::move(text);
+  return response;
+}
+
+bool truthy(std::optional<std::string_view> value, bool fallback) {
+  if (!value) return fallback;
+  return *value == "1" || *value == "true";
+}
+
+// Destroys a room on its own worker: its transports and timers live there.
+std::shared_ptr<SignalRoom> on_worker(SignalRoom* room) {
+  return std::shared_ptr<SignalRoom>(room, [](SignalRoom* r) {
+    if (r->loop().in_loop_thread()) {
+      delete r;
+    } else {
+      r->loop().post([r] { delete r; });
+    }
+  });
+}
+
+}  // namespace
+
+// One signal WebSocket. Its messages are decoded on the socket's strand and
+// handled on the room's worker, in order (the loop's queue is FIFO).
+struct SignalService::Session : std::enable_shared_from_this<Session> {
+  std::shared_ptr<SignalRoom> room;
+  JoinParameters parameters;
+  bool reconnect = false;
+  // Set and read on the room's worker only.
+  std::string sid;
+  bool left = false;
+};
+
+SignalService::SignalService(SignalServiceOptions options, media::MediaServer& media)
+    : options_(std::move(options)), media_(media), join_tokens_(options_.max_joins_per_second) {}
+
+SignalService::~SignalService() {
+  shutdown();
+}
+
+SignalService::Verified SignalService::verify(const net::Request& request) const {
+  Verified result;
+  std::string token;
+  if (auto header = request.header("authorization"); header && header->starts_with("Bearer ")) {
+    token = std::string(header->substr(7));
+  } else if (auto query = request.query_param("access_token")) {
+    token = std::string(*query);
+  }
+  if (token.empty()) {
+    result.status = 401;
+    result.error = "no access token: pass access_token or Authorization: Bearer";
+    return result;
+  }
+  auto verified = verify_token(token, options_.secrets, static_cast<int64_t>(std::time(nullptr)));
+  if (!verified.claims) {
+    result.status = 401;
+    result.error = "invalid token: " + verified.error;
+    return result;
+  }
+  result.claims = std::move(*verified.claims);
+  if (!result.claims.video || !result.claims.video->room_join) {
+    result.status = 401;
+    result.error = "permissions denied: the token does not grant roomJoin";
+  } else if (result.claims.video->room.empty()) {
+    result.status = 400;
+    result.error = "the token names no room";
+  } else if (result.claims.identity.empty()) {
+    result.status = 400;
+    result.error = "the token has no identity (sub)";
+  }
+  return result;
+}
+
+bool SignalService::take_join_slot() {
+  std::lock_guard lock(rate_mutex_);
+  auto now = std::chrono::steady_clock::now();
+  double rate = options_.max_joins_per_second;
+  if (rate <= 0) return true;
+  join_tokens_ = std::min(
+      rate, join_tokens_ + rate * std::chrono::duration<double>(now - join_refill_).count());
+  join_refill_ = now;
+  if (join_tokens_ < 1) return false;
+  join_tokens_ -= 1;
+  return true;
+}
+
+std::shared_ptr<SignalRoom> SignalService::room(const std::string& name, bool create) {
+  std::lock_guard lock(mutex_);
+  if (auto it = rooms_.find(name); it != rooms_.end()) return it->second;
+  if (!create) return nullptr;
+  size_t worker = next_worker_++ % media_.worker_count();
+  auto room = on_worker(new SignalRoom(name, media_, worker, options_.events));
+  rooms_[name] = room;
+  return room;
+}
+
+std::vector<std::shared_ptr<SignalRoom>> SignalService::rooms() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<SignalRoom>> out;
+  for (const auto& [name, room] : rooms_)
+    out.push_back(room);
+  return out;
+}
+
+bool SignalService::delete_room(const std::string& name) {
+  std::shared_ptr<SignalRoom> room;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(name);
+    if (it == rooms_.end()) return false;
+    room = std::move(it->second);
+    rooms_.erase(it);
+  }
+  room->loop().post([room] { room->close_all(lk::ROOM_DELETED); });
+  return true;
+}
+
+void SignalService::forget_if_empty(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(name);
+  // Checked on the worker by the caller; a join racing in re-creates it.
+  if (it != rooms_.end() && it->second->empty()) rooms_.erase(it);
+}
+
+void SignalService::shutdown() {
+  std::map<std::string, std::shared_ptr<SignalRoom>> rooms;
+  {
+    std::lock_guard lock(mutex_);
+    rooms.swap(rooms_);
+  }
+  for (auto& [name, room] : rooms) {
+    std::promise<void> done;
+    auto future = done.get_future();
+    room->loop().post([&] {
+      room->close_all(lk::SERVER_SHUTDOWN);
+      done.set_value();
+    });
+    future.wait_for(std::chrono::seconds(2));
+  }
+}
+
+void SignalService::register_routes(net::Router& router, const std::string& prefix) {
+  router.add_websocket(prefix + "/rtc", [this](net::Request& request) { return upgrade(request); });
+  router.add(net::Method::get, prefix + "/rtc/validate",
+             [this](net::Request& request, net::Respond respond) {
+               Verified verified = verify(request);
+               if (verified.status != 200) {
+                 respond(plain(verified.status, verified.error));
+                 return;
+               }
+               if (!options_.auto_create_rooms && !room(verified.claims.video->room, false)) {
+                 respond(plain(404, "requested room does not exist"));
+                 return;
+               }
+               respond(plain(200, "success"));
+             });
+  // The single-PeerConnection protocol is not served: a plain 404 (without
+  // "requested room does not exist") makes clients fall back to /rtc.
+  for (const char* path : {"/rtc/v1", "/rtc/v1/validate"}) {
+    router.add(net::Method::get, prefix + path,
+               [](net::Request&, net::Respond respond) { respond(plain(404, "not found")); });
+  }
+}
+
+net::UpgradeDecision SignalService::upgrade(net::Request& request) {
+  Verified verified = verify(request);
+  if (verified.status != 200) {
+    log::get("sfu")->info("msg=\"signal connection refused\" status={} reason=\"{}\" remote={}",
+                          verified.status, verified.error, request.remote_address);
+    return net::UpgradeDecision::refuse(plain(verified.status, verified.error));
+  }
+  const std::string& room_name = verified.claims.video->room;
+  auto room_ptr = room(room_name, options_.auto_create_rooms);
+  if (!room_ptr) return net::UpgradeDecision::refuse(plain(404, "requested room does not exist"));
+  if (!take_join_slot())
+    return net::UpgradeDecision::refuse(plain(503, "too many joins: try again shortly"));
+
+  auto session = std::make_shared<Session>();
+  session->room = std::move(room_ptr);
+  JoinParameters& p = session->parameters;
+  p.identity = verified.claims.identity;
+  p.name = verified.claims.name;
+  p.metadata = verified.claims.metadata;
+  p.grant = *verified.claims.video;
+  p.auto_subscribe = truthy(request.query_param("auto_subscribe"), true);
+  if (auto protocol = request.query_param("protocol")) {
+    try {
+      p.client_protocol = std::stoi(std::string(*protocol));
+    } catch (const std::exception&) {
+      p.client_protocol = 0;
+    }
+  }
+  session->reconnect = truthy(request.query_param("reconnect"), false);
+  size_t max_participants = options_.max_participants;
+
+  return net::UpgradeDecision::accept(
+      [this, session, max_participants](std::shared_ptr<net::WebSocket> socket) {
+        auto room = session->room;
+        room->loop().post([this, session, socket, max_participants] {
+          SignalRoom& room = *session->room;
+          if (session->reconnect) {
+            // No resume: tell the client to rejoin in full.
+            lk::SignalResponse response;
+            response.mutable_leave()->set_reason(lk::STATE_MISMATCH);
+            response.mutable_leave()->set_action(lk::LeaveRequest::RECONNECT);
+            socket->send_binary(response.SerializeAsString());
+            socket->close(1000, "resume not supported");
+            session->left = true;
+            return;
+          }
+          if (max_participants && room.participant_count() >= max_participants &&
+              !room.participant(session->parameters.identity)) {
+            lk::SignalResponse response;
+            response.mutable_leave()->set_reason(lk::JOIN_FAILURE);
+            socket->send_binary(response.SerializeAsString());
+            socket->close(1000, "room is full");
+            session->left = true;
+            return;
+          }
+          session->sid = room.join(session->parameters, socket);
+          log::get("sfu")->info("msg=\"joined\" room={} identity={} sid={}", room.info().name(),
+                                session->parameters.identity, session->sid);
+        });
+        net::WebSocketHandler handler;
+        handler.on_message = [session](std::string_view payload, bool binary) {
+          auto request = std::make_shared<lk::SignalRequest>();
+          bool ok;
+          if (binary) {
+            ok = request->ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+          } else {
+            google::protobuf::util::JsonParseOptions options;
+            options.ignore_unknown_fields = true;
+            ok = google::protobuf::util::JsonStringToMessage(std::string(payload), request.get(),
+                                                             options)
+                     .ok();
+          }
+          if (!ok) {
+            log::get("sfu")->warn("msg=\"undecodable signal message dropped\" bytes={}",
+                                  payload.size());
+            return;
+          }
+          session->room->loop().post([session, request] {
+            if (session->left || session->sid.empty()) return;
+            if (request->message_case() == lk::SignalRequest::kLeave) session->left = true;
+            session->room->handle(session->sid, *request);
+          });
+        };
+        handler.on_close = [this, session](uint16_t code) {
+          session->room->loop().post([this, session, code] {
+            if (!session->left && !session->sid.empty()) {
+              session->left = true;
+              session->room->leave(session->sid, true, lk::SIGNAL_CLOSE);
+              log::get("sfu")->info("msg=\"signal connection closed\" sid={} code={}", session->sid,
+                                    code);
+            }
+            if (session->room->empty()) forget_if_empty(session->room->info().name());
+          });
+        };
+        return handler;
+      });
+}
+
+}  // namespace atrium::livekit

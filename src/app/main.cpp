@@ -29,6 +29,7 @@ struct Overrides {
   std::string server_name;
   std::string listen;
   std::string data_dir;
+  std::optional<int> rtc_udp_port, rtc_tcp_port;
 };
 
 void add_common_flags(CLI::App* cmd, Overrides& o) {
@@ -43,6 +44,8 @@ Config build_config(const Overrides& o) {
   if (!o.server_name.empty()) config.server_name = o.server_name;
   if (!o.listen.empty()) config.listen = o.listen;
   if (!o.data_dir.empty()) config.data_dir = o.data_dir;
+  if (o.rtc_udp_port) config.sfu.udp_port = static_cast<uint16_t>(*o.rtc_udp_port);
+  if (o.rtc_tcp_port) config.sfu.tcp_port = static_cast<uint16_t>(*o.rtc_tcp_port);
   atrium::validate_config(config);
   return config;
 }
@@ -230,6 +233,14 @@ int main(int argc, char** argv) {
   add_common_flags(serve_cmd, serve_flags);
   serve_cmd->add_option("--listen", serve_flags.listen,
                         "HTTP listen address host:port (default: 127.0.0.1:8008)");
+  serve_cmd
+      ->add_option("--rtc-udp-port", serve_flags.rtc_udp_port,
+                   "SFU media UDP port (default 7882; 0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd
+      ->add_option("--rtc-tcp-port", serve_flags.rtc_tcp_port,
+                   "SFU ICE-TCP port (default 7881; 0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
   std::string roles = "homeserver,auth,sfu";
   serve_cmd->add_option("--roles", roles,
                         "Comma list of roles: homeserver, auth, sfu (default: all)");

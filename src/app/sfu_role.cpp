@@ -12,7 +12,7 @@ SfuRole::SfuRole(const Config& config) {
   media::MediaServerConfig media;
   media.listen_ip = config.sfu.rtc_ip.empty() ? config.listen_host() : config.sfu.rtc_ip;
   media.udp_port = config.sfu.udp_port;
-  media.ice_tcp = config.sfu.tcp_port != 0;
+  media.ice_tcp = config.sfu.ice_tcp;
   media.tcp_port = config.sfu.tcp_port;
   media.announced_ips = config.sfu.node_ips;
   media.workers = static_cast<size_t>(config.sfu.workers);

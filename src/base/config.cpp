@@ -56,10 +56,16 @@ void read_rtc_auth(const YAML::Node& node, RtcAuthConfig& out) {
 
 void read_sfu(const YAML::Node& node, SfuConfig& out) {
   if (!node.IsMap()) throw std::runtime_error("config: 'sfu' must be a map");
-  static const char* kKnown[] = {
-      "rtc_ip",      "udp_port",          "tcp_port",         "node_ips",
-      "workers",     "auto_create_rooms", "max_participants", "max_joins_per_second",
-      "webhook_urls"};
+  static const char* kKnown[] = {"rtc_ip",
+                                 "ice_tcp",
+                                 "udp_port",
+                                 "tcp_port",
+                                 "node_ips",
+                                 "workers",
+                                 "auto_create_rooms",
+                                 "max_participants",
+                                 "max_joins_per_second",
+                                 "webhook_urls"};
   for (const auto& kv : node) {
     auto key = kv.first.as<std::string>();
     bool known = false;
@@ -70,6 +76,7 @@ void read_sfu(const YAML::Node& node, SfuConfig& out) {
   read(node, "rtc_ip", out.rtc_ip);
   read(node, "udp_port", out.udp_port);
   read(node, "tcp_port", out.tcp_port);
+  read(node, "ice_tcp", out.ice_tcp);
   read(node, "node_ips", out.node_ips);
   read(node, "workers", out.workers);
   read(node, "auto_create_rooms", out.auto_create_rooms);

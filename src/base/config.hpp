@@ -39,9 +39,10 @@ struct RtcAuthConfig {
 // The SFU (the MatrixRTC focus, speaking LiveKit's protocol): YAML map `sfu`.
 struct SfuConfig {
   // UDP (and ICE-TCP) for media: one port each for every peer.
-  std::string rtc_ip;  // bind address; empty: the HTTP listen host
-  uint16_t udp_port = 7882;
-  uint16_t tcp_port = 7881;  // ICE over TCP; 0 turns it off
+  std::string rtc_ip;        // bind address; empty: the HTTP listen host
+  uint16_t udp_port = 7882;  // 0 picks a free port (tests)
+  uint16_t tcp_port = 7881;
+  bool ice_tcp = true;  // ICE over TCP (RFC 6544) for networks that block UDP
   // Addresses written into ICE candidates (the node's public IPs behind NAT).
   // Empty: the bind address, which must then not be 0.0.0.0.
   std::vector<std::string> node_ips;

@@ -178,8 +178,9 @@ class Session final : public ServerWebSocket, public std::enable_shared_from_thi
     logger_->info(
         "msg=\"websocket closed\" path={} remote={} code={} by={} error={} seconds={:.1f} in={} "
         "out={}",
-        logfmt_value(path_), remote_, code, initiator(read_ec), logfmt_quote(read_ec.message()),
-        seconds, messages_in_, messages_out_);
+        logfmt_value(path_), remote_, code, initiator(read_ec),
+        logfmt_quote(clean_close(read_ec) ? "-" : read_ec.message()), seconds, messages_in_,
+        messages_out_);
     notify_closed(code);
     close_socket();
   }
@@ -266,6 +267,13 @@ class Session final : public ServerWebSocket, public std::enable_shared_from_thi
       return received == websocket::close_code::none ? 1005 : received;  // 1005: no status
     }
     return close_code::abnormal;
+  }
+
+  // A finished close handshake: Beast ends the pending read with `closed`,
+  // or aborts it when our own close completed first.
+  bool clean_close(const beast::error_code& ec) const {
+    return ec == websocket::error::closed ||
+           (sent_close_code_ && ec == asio::error::operation_aborted);
   }
 
   // Who ended the connection, for the log.

@@ -137,6 +137,8 @@ export class AtriumServer {
       "--server-name", this.serverName,
       "--listen", `127.0.0.1:${this.port}`,
       "--data-dir", this.dataDir,
+      // Free media ports: several servers may run at once.
+      "--rtc-udp-port", "0", "--rtc-tcp-port", "0",
       ...this.extraArgs,
     ];
     this.log.push(`[harness] starting ${ATRIUM_BIN} ${args.join(" ")}`);

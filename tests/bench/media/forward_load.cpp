@@ -15,6 +15,7 @@
 // (recvmmsg -> sendmmsg, no crypto, no parsing): the ceiling the kernel sets.
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -38,18 +39,38 @@ struct Result {
   double forwarded_per_second = 0;  // wall clock
   double per_core_second = 0;       // per worker CPU second
   double cpu_ns_per_packet = 0;
-  double loss = 0;  // sent but not forwarded
+  double loss = 0;                            // sent but not forwarded
+  double delay_p50_us = 0, delay_p99_us = 0;  // send -> arrival at a subscriber
 };
+
+// Send-to-arrival delays of sampled packets, microseconds.
+std::vector<double> g_delays;
 
 // Sends protected packets from `from` as fast as possible for `seconds`,
 // draining every `to` in between; returns packets sent and received.
 // rate: packets per second to send (0: as fast as the loop goes).
 std::pair<uint64_t, uint64_t> blast(Client& from, std::vector<std::unique_ptr<Client>>& sinks,
                                     double seconds, double rate = 0) {
+  // Every 16th packet a sink receives is decrypted to read the send time the
+  // publisher wrote into the payload: the delay the SFU path adds (plus the
+  // loopback and the client's own polling).
+  std::vector<uint8_t> sample(media::kMaxDatagramSize + media::kDatagramHeadroom);
   auto drain = [&](uint64_t& received) {
     for (auto& to : sinks)
-      to->socket().receive_all(
-          [&](std::span<uint8_t>, size_t, const media::TransportAddress&) { ++received; });
+      to->socket().receive_all([&](std::span<uint8_t> buffer, size_t length,
+                                   const media::TransportAddress&) {
+        if ((++received & 15) != 0 || !to->srtp_receive()) return;
+        std::memcpy(sample.data(), buffer.data(), length);
+        size_t n = length;
+        if (to->srtp_receive()->unprotect_rtp(sample, n) != media::SrtpError::kOk || n < 12 + 8)
+          return;
+        int64_t sent_ns;
+        std::memcpy(&sent_ns, sample.data() + 12, 8);
+        auto now_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+                .count();
+        g_delays.push_back(static_cast<double>(now_ns - sent_ns) / 1000.0);
+      });
   };
   std::vector<uint8_t> packet(12 + kPayload + media::kSrtpMaxOverhead, 0xab);
   uint64_t sent = 0, received = 0;
@@ -76,6 +97,10 @@ std::pair<uint64_t, uint64_t> blast(Client& from, std::vector<std::unique_ptr<Cl
       packet[3] = static_cast<uint8_t>(seq);
       std::memcpy(&packet[4], &timestamp, 4);
       packet[8] = 0x11, packet[9] = 0x22, packet[10] = 0x33, packet[11] = 0x44;
+      int64_t now_ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+              .count();
+      std::memcpy(&packet[12], &now_ns, 8);
       ++seq;
       timestamp += 90;
       size_t length = 12 + kPayload;
@@ -161,6 +186,7 @@ Result run_sfu_path(double seconds, size_t fanout, double rate) {
   auto cpu_before = server->worker_cpu_times()[0];
   uint64_t out_before = total_out();
   auto wall_before = Clock::now();
+  g_delays.clear();
   auto [sent, received] = blast(pub, sinks, seconds, rate);
   sent *= fanout;
   double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
@@ -172,6 +198,11 @@ Result run_sfu_path(double seconds, size_t fanout, double rate) {
   result.per_core_second = cpu_seconds > 0 ? static_cast<double>(forwarded) / cpu_seconds : 0;
   result.cpu_ns_per_packet = forwarded ? static_cast<double>(cpu.count()) / forwarded : 0;
   result.loss = sent ? 1.0 - static_cast<double>(received) / static_cast<double>(sent) : 0;
+  if (!g_delays.empty()) {
+    std::sort(g_delays.begin(), g_delays.end());
+    result.delay_p50_us = g_delays[g_delays.size() / 2];
+    result.delay_p99_us = g_delays[std::min(g_delays.size() - 1, g_delays.size() * 99 / 100)];
+  }
   return result;
 }
 
@@ -253,19 +284,19 @@ int main(int argc, char** argv) {
   Result bare = run_bare_relay(seconds);
   if (json) {
     std::printf(
-        "{\"fanout\":%zu,\"sfu\":{\"forwarded_per_second\":%.0f,\"per_core_second\":%.0f,\"cpu_ns_"
-        "per_packet\":%."
-        "0f,"
-        "\"loss\":%.4f},\"bare_relay\":{\"forwarded_per_second\":%.0f,\"cpu_ns_per_packet\":%.0f,"
+        "{\"fanout\":%zu,\"sfu\":{\"forwarded_per_second\":%.0f,\"per_core_second\":%.0f,"
+        "\"cpu_ns_per_packet\":%.0f,\"loss\":%.4f,\"delay_p50_us\":%.0f,\"delay_p99_us\":%.0f},"
+        "\"bare_relay\":{\"forwarded_per_second\":%.0f,\"cpu_ns_per_packet\":%.0f,"
         "\"loss\":%.4f}}\n",
         fanout, sfu.forwarded_per_second, sfu.per_core_second, sfu.cpu_ns_per_packet, sfu.loss,
-        bare.forwarded_per_second, bare.cpu_ns_per_packet, bare.loss);
+        sfu.delay_p50_us, sfu.delay_p99_us, bare.forwarded_per_second, bare.cpu_ns_per_packet,
+        bare.loss);
   } else {
     std::printf(
         "SFU path (1 worker, fan-out %zu): %.0f packets/s forwarded, %.0f per worker CPU second, "
-        "%.0f ns worker CPU per packet, %.1f%% not forwarded\n",
+        "%.0f ns worker CPU per packet, %.1f%% not forwarded, delay p50 %.0f us p99 %.0f us\n",
         fanout, sfu.forwarded_per_second, sfu.per_core_second, sfu.cpu_ns_per_packet,
-        100 * sfu.loss);
+        100 * sfu.loss, sfu.delay_p50_us, sfu.delay_p99_us);
     std::printf("bare relay: %.0f packets/s, %.0f ns CPU per packet, %.1f%% lost\n",
                 bare.forwarded_per_second, bare.cpu_ns_per_packet, 100 * bare.loss);
   }

@@ -25,9 +25,11 @@ class LoopbackMediaClient {
   using Datagram = std::vector<uint8_t>;
 
   LoopbackMediaClient(std::string server_ufrag, std::string server_pwd, uint16_t server_port,
-                      std::shared_ptr<media::DtlsCertificate> certificate)
+                      std::shared_ptr<media::DtlsCertificate> certificate,
+                      std::string local_ufrag = "client")
       : server_ufrag_(std::move(server_ufrag)),
         server_pwd_(std::move(server_pwd)),
+        local_ufrag_(std::move(local_ufrag)),
         certificate_(std::move(certificate)) {
     std::string error;
     socket_ = media::UdpSocket::bind("127.0.0.1", 0, false, &error);
@@ -48,7 +50,7 @@ class LoopbackMediaClient {
         id);
     builder
         .add_string(media::stun::attr::kUsername,
-                    (ufrag.empty() ? server_ufrag_ : ufrag) + ":client")
+                    (ufrag.empty() ? server_ufrag_ : ufrag) + ":" + local_ufrag_)
         .add_u32(media::stun::attr::kPriority, 1853824767)
         .add_u64(media::stun::attr::kIceControlling, 42)
         .add_attribute(media::stun::attr::kUseCandidate, {})
@@ -80,11 +82,12 @@ class LoopbackMediaClient {
     return first;
   }
 
-  // Starts DTLS as the client expecting `server_fingerprint`.
-  void start_dtls(const std::string& server_fingerprint) {
+  // Starts DTLS (as the client unless told otherwise) expecting the peer's fingerprint.
+  void start_dtls(const std::string& server_fingerprint,
+                  media::DtlsRole role = media::DtlsRole::kClient) {
     dtls_ = std::make_unique<media::DtlsTransport>(
         certificate_,
-        media::DtlsConfig{.role = media::DtlsRole::kClient,
+        media::DtlsConfig{.role = role,
                           .remote_fingerprint_algorithm = "sha-256",
                           .remote_fingerprint = server_fingerprint},
         media::DtlsTransport::Callbacks{
@@ -141,7 +144,7 @@ class LoopbackMediaClient {
   std::vector<Datagram>& application() { return application_; }
 
  private:
-  std::string server_ufrag_, server_pwd_;
+  std::string server_ufrag_, server_pwd_, local_ufrag_;
   std::shared_ptr<media::DtlsCertificate> certificate_;
   std::unique_ptr<media::UdpSocket> socket_;
   media::TransportAddress server_;

@@ -270,46 +270,39 @@ int main(int argc, char** argv) {
     Subscriber& s = subscribers[static_cast<size_t>(i)];
     s.signal = std::make_unique<Signal>(io, o, "subscriber-" + std::to_string(i));
     s.signal->read_until(lk::SignalResponse::kJoin);
-    atrium::media::SdpParseResult parsed;
-    lk::SignalResponse sfu_offer;
-    // The first offer may come before the track is added: wait for one with video.
-    for (int tries = 0; tries < 5; ++tries) {
-      sfu_offer = s.signal->read_until(lk::SignalResponse::kOffer);
-      parsed = atrium::media::parse_sdp(sfu_offer.offer().sdp());
-      if (!parsed) fail("bad offer SDP from the SFU");
-      bool has_video = std::any_of(parsed.session->media.begin(), parsed.session->media.end(),
-                                   [](const auto& m) { return m.media == "video"; });
-      if (has_video) break;
-      // Answer it anyway: the SFU sends the next offer after an answer.
-      atrium::media::AnswerOptions options;
-      options.ice_ufrag = "sub" + std::to_string(i);
-      options.ice_pwd = "subscriber-password-0123";
-      options.fingerprint = certificate->fingerprint();
-      auto negotiated = atrium::media::negotiate_answer(*parsed.session, options);
-      if (!negotiated) fail("cannot answer: " + negotiated.error);
-      lk::SignalRequest reply;
-      reply.mutable_answer()->set_type("answer");
-      reply.mutable_answer()->set_sdp(atrium::media::write_sdp(negotiated.session->answer));
-      reply.mutable_answer()->set_id(sfu_offer.offer().id());
-      s.signal->send(reply);
-    }
     atrium::media::AnswerOptions options;
     options.ice_ufrag = "sub" + std::to_string(i);
     options.ice_pwd = "subscriber-password-0123";
     options.fingerprint = certificate->fingerprint();
-    auto negotiated = atrium::media::negotiate_answer(*parsed.session, options);
-    if (!negotiated) fail("cannot answer: " + negotiated.error);
-    // We answered passive to the SFU's actpass: the SFU is the DTLS client.
-    lk::SignalRequest reply;
-    reply.mutable_answer()->set_type("answer");
-    reply.mutable_answer()->set_sdp(atrium::media::write_sdp(negotiated.session->answer));
-    reply.mutable_answer()->set_id(sfu_offer.offer().id());
-    s.signal->send(reply);
-    RemoteIce ice = ice_of(*parsed.session);
+    // Answers the SFU's offer (we take passive: the SFU is the DTLS client).
+    auto answer_offer = [&](const atrium::media::SdpSession& sdp, uint32_t id) {
+      auto negotiated = atrium::media::negotiate_answer(sdp, options);
+      if (!negotiated) fail("cannot answer: " + negotiated.error);
+      lk::SignalRequest reply;
+      reply.mutable_answer()->set_type("answer");
+      reply.mutable_answer()->set_sdp(atrium::media::write_sdp(negotiated.session->answer));
+      reply.mutable_answer()->set_id(id);
+      s.signal->send(reply);
+      return *negotiated.session;
+    };
+    // The first offer may come before the track is added: answer until one has video.
+    std::optional<atrium::media::SdpSession> offered;
+    std::optional<atrium::media::NegotiatedSession> negotiated;
+    for (int tries = 0; tries < 5 && !offered; ++tries) {
+      auto sfu_offer = s.signal->read_until(lk::SignalResponse::kOffer);
+      auto parsed = atrium::media::parse_sdp(sfu_offer.offer().sdp());
+      if (!parsed) fail("bad offer SDP from the SFU");
+      negotiated = answer_offer(*parsed.session, sfu_offer.offer().id());
+      if (std::any_of(parsed.session->media.begin(), parsed.session->media.end(),
+                      [](const auto& m) { return m.media == "video"; }))
+        offered = *parsed.session;
+    }
+    if (!offered) fail("no offer with the published track");
+    RemoteIce ice = ice_of(*offered);
     s.media = std::make_unique<LoopbackMediaClient>(ice.ufrag, ice.pwd, ice.port, certificate,
                                                     options.ice_ufrag);
     if (s.media->check().empty()) fail("subscriber ICE check unanswered");
-    s.media->start_dtls(negotiated.session->remote_fingerprint, negotiated.session->dtls_role);
+    s.media->start_dtls(negotiated->remote_fingerprint, negotiated->dtls_role);
     if (!s.media->pump([&] { return s.media->connected(); }, std::chrono::seconds(5)))
       fail("subscriber " + std::to_string(i) + " did not connect");
   }

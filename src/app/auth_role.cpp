@@ -32,6 +32,7 @@ AuthRole::AuthRole(const Config& config, net::HttpServer& server, const std::str
       store_((std::filesystem::path(config.data_dir) / "rtcauth.db").string()),
       delegations_(
           std::make_shared<rtcauth::DelegationManager>(store_, actions_, server.scheduler())),
+      rooms_(*http_, livekit_url_, keys_.key, keys_.secret),
       service_(
           rtcauth::AuthServiceOptions{config.server_name, config.rtc_auth.full_access_homeservers,
                                       livekit_url_, keys_.key, keys_.secret,

@@ -12,6 +12,7 @@
 #include "rtcauth/delegation.hpp"
 #include "rtcauth/keys.hpp"
 #include "rtcauth/remote.hpp"
+#include "rtcauth/room_creator.hpp"
 #include "rtcauth/service.hpp"
 
 namespace atrium::app {
@@ -39,7 +40,7 @@ class AuthRole {
   rtcauth::RoutingDelayedEventActions actions_;
   rtcauth::DelegationStore store_;
   std::shared_ptr<rtcauth::DelegationManager> delegations_;
-  rtcauth::LoggingRoomCreator rooms_;
+  rtcauth::TwirpRoomCreator rooms_;
   rtcauth::AuthService service_;
 };
 

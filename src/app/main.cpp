@@ -144,7 +144,18 @@ int serve(Config config, const Roles& roles) {
 
   std::unique_ptr<atrium::app::SfuRole> sfu;
   if (roles.sfu) {
-    sfu = std::make_unique<atrium::app::SfuRole>(config);
+    // In one process the SFU tells our own auth service about joins and
+    // leaves (delegated leaves), over loopback rather than the public URL.
+    std::vector<std::string> hooks;
+    if (roles.auth) {
+      std::string host = config.listen_host();
+      if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+      if (host == "::") host = "::1";
+      if (host.find(':') != std::string::npos) host = "[" + host + "]";
+      hooks.push_back("http://" + host + ":" + std::to_string(server.bound_port()) +
+                      "/livekit/jwt/sfu_webhook");
+    }
+    sfu = std::make_unique<atrium::app::SfuRole>(config, server, std::move(hooks));
     sfu->register_routes(router, !roles.homeserver && !roles.auth);
   }
 

@@ -9,18 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "livekit/token.hpp"
 #include "net/router.hpp"
 #include "rtcauth/delegation.hpp"
-#include "livekit/token.hpp"
-#include "rtcauth/webhook.hpp"
 #include "rtcauth/matrix_access.hpp"
 #include "rtcauth/requests.hpp"
+#include "rtcauth/webhook.hpp"
 
 namespace atrium::rtcauth {
 
 // Creates SFU rooms for full-access users (the SFU refuses to auto-create
-// rooms for anyone else). The SFU role arrives in a later issue; until then
-// LoggingRoomCreator only logs.
+// rooms for anyone else). TwirpRoomCreator (room_creator.hpp) asks the SFU;
+// LoggingRoomCreator only logs (tests).
 class RoomCreator {
  public:
   virtual ~RoomCreator() = default;

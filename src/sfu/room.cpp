@@ -1,6 +1,7 @@
 #include "sfu/room.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 #include "media/rtcp.hpp"
@@ -54,6 +55,12 @@ Codec codec_of(const std::string& encoding) {
 // The extension id our subscriber offers use for abs-send-time (REMB needs it).
 constexpr uint8_t kAbsSendTimeId = 3;
 constexpr size_t kMaxLayers = 3;
+// Layer bitrates are measured over this many 100 ms ticks (1 s). One tick
+// alone holds one or two frames at 15-30 fps, and a key frame is several
+// times a delta frame: a 100 ms bitrate jumps far above the layer's real rate
+// and made the selector drop a large render to the low layer at every key
+// frame, then climb back (a visible quality flapping).
+constexpr size_t kRateWindow = 10;
 
 }  // namespace
 
@@ -67,7 +74,10 @@ struct Room::PublishedTrack {
   bool started = false;
   bool muted = false;
   std::array<uint32_t, kMaxLayers> layer_ssrc{};  // 0: not seen yet
-  std::array<uint64_t, kMaxLayers> layer_bytes{};
+  std::array<uint64_t, kMaxLayers> layer_bytes{};  // since the last tick
+  // Bytes per layer in each of the last kRateWindow ticks: the bitrate the
+  // layer selector compares with the downstream estimate is over this window.
+  std::array<std::array<uint64_t, kRateWindow>, kMaxLayers> layer_window{};
   std::array<Clock::time_point, kMaxLayers> layer_last{};
   std::vector<std::unique_ptr<RetransmissionBuffer>> buffers;  // per layer
   std::vector<Subscription*> subscribers;
@@ -80,6 +90,7 @@ struct Room::Subscription {
   uint32_t ssrc = 0;
   int payload_type = 0;  // what the subscriber's section uses
   bool bound = false;    // the answer accepted the section
+  int max_layer = static_cast<int>(kMaxLayers) - 1;  // set_max_layer's (-1: disabled)
   std::unique_ptr<DownTrack> down;
 };
 
@@ -104,6 +115,7 @@ struct Room::Participant {
   bool offer_dirty = false;
   bool dtls_set = false;
   int next_mid = 1;                                                    // "0" is the data channels
+  std::optional<Clock::time_point> congested_at;  // last estimate below what we sent
   std::map<std::string, std::unique_ptr<Subscription>> subscriptions;  // by track sid
 };
 
@@ -416,13 +428,7 @@ void Room::on_subscriber_rtcp(Participant& p, std::span<uint8_t> buffer, size_t 
     auto feedback = media::rtcp::parse_feedback(*packet);
     if (!feedback) continue;
     if (auto remb = media::rtcp::parse_remb(*feedback)) {
-      // The estimate covers the whole connection: split it between videos.
-      size_t videos = 0;
-      for (auto& [sid, s] : p.subscriptions)
-        videos += s->track->announced.video ? 1 : 0;
-      if (videos == 0) continue;
-      for (auto& [sid, s] : p.subscriptions)
-        if (s->track->announced.video) s->down->set_bandwidth(remb->bitrate_bps / videos, now);
+      allocate_bandwidth(p, remb->bitrate_bps, now);
       continue;
     }
     Subscription* subscription = nullptr;
@@ -601,7 +607,62 @@ void Room::set_max_layer(const std::string& subscriber, const std::string& track
   if (it == participants_.end()) return;
   auto subscription = it->second->subscriptions.find(track_sid);
   if (subscription == it->second->subscriptions.end()) return;
+  subscription->second->max_layer = layer;
   subscription->second->down->set_max_layer(layer, Clock::now());
+}
+
+void Room::allocate_bandwidth(Participant& p, uint64_t estimate_bps, Clock::time_point now) {
+  // The receiver's estimate (REMB) covers the whole subscriber connection.
+  // We do not probe, and a receiver's estimate never grows much beyond what
+  // it receives: taken as a budget it pins subscribers to whatever layers
+  // they got while the estimate was still ramping up (a large render stuck
+  // on the low layer). So it is a congestion signal: while it is not below
+  // what we send (and was not for kCongestionHold), every video gets the
+  // layer its subscriber asked for; after a drop, the estimate is the budget.
+  constexpr auto kCongestionHold = std::chrono::seconds(10);
+  constexpr uint64_t kUnknown = std::numeric_limits<uint64_t>::max();
+  auto layer_bps = [](const PublishedTrack& track, int layer) {
+    uint64_t bytes = 0;
+    for (uint64_t b : track.layer_window[layer])
+      bytes += b;
+    return bytes * 8;  // the window is 1 s
+  };
+  uint64_t sending = 0;
+  std::vector<std::pair<uint64_t, Subscription*>> videos;  // (need, video)
+  for (auto& [sid, s] : p.subscriptions) {
+    if (!s->track->announced.video) continue;
+    int current = s->down->selector().current();
+    if (current >= 0 && current < static_cast<int>(kMaxLayers))
+      sending += layer_bps(*s->track, current);
+    uint64_t need = s->max_layer < 0 ? 0 : kUnknown;
+    for (int layer = std::min<int>(s->max_layer, kMaxLayers - 1); layer >= 0; --layer) {
+      uint64_t bps = layer_bps(*s->track, layer);
+      if (bps == 0) continue;  // not sent (yet): the next lower one
+      need = bps * 3 / 2;      // half again for variation
+      break;
+    }
+    videos.emplace_back(need, s.get());
+  }
+  if (estimate_bps * 100 < sending * 85) p.congested_at = now;
+  if (!p.congested_at || now - *p.congested_at >= kCongestionHold) {
+    for (auto& [need, s] : videos)
+      s->down->set_bandwidth(0, now);  // no limit
+    return;
+  }
+  // Congested: split the estimate between the videos by water-filling: a
+  // video held to a lower layer (adaptive stream: a small render) gets what
+  // that layer needs, and what it leaves goes to the others.
+  std::sort(videos.begin(), videos.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  uint64_t left = estimate_bps;
+  for (size_t i = 0; i < videos.size(); ++i) {
+    const bool last = i + 1 == videos.size();
+    uint64_t share = left / (videos.size() - i);
+    uint64_t give = last ? left : std::min(videos[i].first, share);
+    left -= give;
+    // 0 would mean "no limit" to the layer selector.
+    videos[i].second->down->set_bandwidth(std::max<uint64_t>(give, 1), now);
+  }
 }
 
 bool Room::send_data(const std::string& sid, const std::string& label, MessageKind kind,
@@ -620,14 +681,20 @@ std::vector<std::pair<std::string, std::string>> Room::started_tracks() const {
 }
 
 void Room::tick(Clock::time_point now) {
-  // Layer liveness and bitrates, every 100 ms from the bytes since the last tick.
+  // Layer liveness and bitrates, every 100 ms, over the last second.
+  const size_t slot = tick_count_++ % kRateWindow;
   for (auto& [sid, p] : participants_) {
     for (auto& track : p->tracks) {
       for (size_t layer = 0; layer < track->buffers.size(); ++layer) {
         bool active = track->layer_ssrc[layer] != 0 &&
                       now - track->layer_last[layer] < std::chrono::milliseconds(1500);
-        uint64_t bitrate = track->layer_bytes[layer] * 8 * 10;
+        auto& window = track->layer_window[layer];
+        window[slot] = track->layer_bytes[layer];
         track->layer_bytes[layer] = 0;
+        uint64_t bytes = 0;
+        for (uint64_t b : window)
+          bytes += b;
+        uint64_t bitrate = bytes * 8;  // the window is one second
         for (Subscription* subscription : track->subscribers) {
           subscription->down->set_layer(static_cast<int>(layer), active, bitrate, now);
           subscription->down->tick(now);

@@ -138,6 +138,7 @@ class Room {
   void renegotiate(Participant& subscriber);
   void drop_subscription(Subscription& subscription);
   void tick(Clock::time_point now);
+  void allocate_bandwidth(Participant& subscriber, uint64_t estimate_bps, Clock::time_point now);
   std::shared_ptr<media::WebRtcTransport> make_transport(Participant& p, bool publisher,
                                                          media::WebRtcTransportConfig config);
 
@@ -146,6 +147,7 @@ class Room {
   size_t worker_;
   RoomObserver& observer_;
   uint64_t tick_id_ = 0;
+  uint64_t tick_count_ = 0;  // ticks so far (slot of the layer-rate window)
   std::map<std::string, std::unique_ptr<Participant>> participants_;
   std::unordered_map<std::string, PublishedTrack*> tracks_;  // by sid
   SpeakerDetector speakers_;

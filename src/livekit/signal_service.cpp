@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <ctime>
+#include <deque>
 
 #include "base/log.hpp"
 
@@ -36,6 +37,45 @@ std::shared_ptr<SignalRoom> on_worker(SignalRoom* room) {
   });
 }
 
+// The signal socket as the room sees it. It notes the ids of the subscriber
+// offers sent, in order, so that an answer without an id (id 0: the Rust SDK,
+// hence @livekit/rtc-node, and clients before offer ids) can be matched to the
+// offer it answers: clients answer server offers one by one, in order.
+class OfferTrackingSocket : public net::WebSocket {
+ public:
+  explicit OfferTrackingSocket(std::shared_ptr<net::WebSocket> inner) : inner_(std::move(inner)) {}
+
+  void send_binary(std::string bytes) override {
+    // Field 3 (offer), length-delimited: the tag byte 0x1a leads the message.
+    if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) == 0x1a) {
+      lk::SignalResponse response;
+      if (response.ParseFromString(bytes) && response.has_offer()) {
+        std::lock_guard lock(mutex_);
+        offers_.push_back(response.offer().id());
+        if (offers_.size() > 64) offers_.pop_front();
+      }
+    }
+    inner_->send_binary(std::move(bytes));
+  }
+  void send_text(std::string text) override { inner_->send_text(std::move(text)); }
+  void close(uint16_t code, std::string reason) override { inner_->close(code, std::move(reason)); }
+  const std::string& remote_address() const override { return inner_->remote_address(); }
+
+  // The id of the oldest offer not yet answered (0 if none is known).
+  uint32_t answered_offer_id() {
+    std::lock_guard lock(mutex_);
+    if (offers_.empty()) return 0;
+    uint32_t id = offers_.front();
+    offers_.pop_front();
+    return id;
+  }
+
+ private:
+  std::shared_ptr<net::WebSocket> inner_;
+  std::mutex mutex_;
+  std::deque<uint32_t> offers_;
+};
+
 }  // namespace
 
 // One signal WebSocket. Its messages are decoded on the socket's strand and
@@ -44,6 +84,7 @@ struct SignalService::Session : std::enable_shared_from_this<Session> {
   std::shared_ptr<SignalRoom> room;
   JoinParameters parameters;
   bool reconnect = false;
+  std::shared_ptr<OfferTrackingSocket> socket;
   // Set and read on the room's worker only.
   std::string sid;
   bool left = false;
@@ -104,12 +145,29 @@ bool SignalService::take_join_slot() {
 
 std::shared_ptr<SignalRoom> SignalService::room(const std::string& name, bool create) {
   std::lock_guard lock(mutex_);
+  return room_locked(name, create);
+}
+
+std::shared_ptr<SignalRoom> SignalService::room_locked(const std::string& name, bool create) {
   if (auto it = rooms_.find(name); it != rooms_.end()) return it->second;
   if (!create) return nullptr;
   size_t worker = next_worker_++ % media_.worker_count();
   auto room = on_worker(new SignalRoom(name, media_, worker, options_.events));
   rooms_[name] = room;
   return room;
+}
+
+std::shared_ptr<SignalRoom> SignalService::claim_for_join(const std::string& name, bool create) {
+  std::lock_guard lock(mutex_);
+  auto room = room_locked(name, create);
+  if (room) ++pending_joins_[name];
+  return room;
+}
+
+void SignalService::release_join(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto it = pending_joins_.find(name);
+  if (it != pending_joins_.end() && --it->second == 0) pending_joins_.erase(it);
 }
 
 std::vector<std::shared_ptr<SignalRoom>> SignalService::rooms() const {
@@ -136,8 +194,8 @@ bool SignalService::delete_room(const std::string& name) {
 void SignalService::forget_if_empty(const std::string& name) {
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(name);
-  // Checked on the worker by the caller; a join racing in re-creates it.
-  if (it != rooms_.end() && it->second->empty()) rooms_.erase(it);
+  // Checked on the worker by the caller; a join on its way there keeps it.
+  if (it != rooms_.end() && it->second->empty() && !pending_joins_.count(name)) rooms_.erase(it);
 }
 
 void SignalService::shutdown() {
@@ -187,14 +245,18 @@ net::UpgradeDecision SignalService::upgrade(net::Request& request) {
                           verified.status, verified.error, request.remote_address);
     return net::UpgradeDecision::refuse(plain(verified.status, verified.error));
   }
-  const std::string& room_name = verified.claims.video->room;
-  auto room_ptr = room(room_name, options_.auto_create_rooms);
-  if (!room_ptr) return net::UpgradeDecision::refuse(plain(404, "requested room does not exist"));
-  if (!take_join_slot())
+  // The room is created only once the WebSocket is open: a refused (503) or
+  // abandoned handshake must not leave an empty room behind.
+  std::string room_name = verified.claims.video->room;
+  if (!options_.auto_create_rooms && !room(room_name, false))
+    return net::UpgradeDecision::refuse(plain(404, "requested room does not exist"));
+  if (!take_join_slot()) {
+    log::get("sfu")->info("msg=\"signal connection refused\" status=503 reason=\"join rate\" remote={}",
+                          request.remote_address);
     return net::UpgradeDecision::refuse(plain(503, "too many joins: try again shortly"));
+  }
 
   auto session = std::make_shared<Session>();
-  session->room = std::move(room_ptr);
   JoinParameters& p = session->parameters;
   p.identity = verified.claims.identity;
   p.name = verified.claims.name;
@@ -212,10 +274,30 @@ net::UpgradeDecision SignalService::upgrade(net::Request& request) {
   size_t max_participants = options_.max_participants;
 
   return net::UpgradeDecision::accept(
-      [this, session, max_participants](std::shared_ptr<net::WebSocket> socket) {
+      [this, session, max_participants,
+       room_name = std::move(room_name)](std::shared_ptr<net::WebSocket> raw_socket) {
+        session->socket = std::make_shared<OfferTrackingSocket>(std::move(raw_socket));
+        std::shared_ptr<net::WebSocket> socket = session->socket;
+        session->room = claim_for_join(room_name, options_.auto_create_rooms);
+        if (!session->room) {
+          // Deleted between the handshake and now (rooms are not auto-created).
+          lk::SignalResponse response;
+          response.mutable_leave()->set_reason(lk::ROOM_DELETED);
+          socket->send_binary(response.SerializeAsString());
+          socket->close(1000, "requested room does not exist");
+          net::WebSocketHandler handler;
+          handler.on_message = [](std::string_view, bool) {};
+          handler.on_close = [](uint16_t) {};
+          return handler;
+        }
         auto room = session->room;
-        room->loop().post([this, session, socket, max_participants] {
+        room->loop().post([this, session, socket, max_participants, room_name] {
           SignalRoom& room = *session->room;
+          struct Release {
+            SignalService* service;
+            std::string name;
+            ~Release() { service->release_join(name); }
+          } release{this, room_name};
           if (session->reconnect) {
             // No resume: tell the client to rejoin in full.
             lk::SignalResponse response;
@@ -257,6 +339,8 @@ net::UpgradeDecision SignalService::upgrade(net::Request& request) {
                                   payload.size());
             return;
           }
+          if (request->message_case() == lk::SignalRequest::kAnswer && request->answer().id() == 0)
+            request->mutable_answer()->set_id(session->socket->answered_offer_id());
           session->room->loop().post([session, request] {
             if (session->left || session->sid.empty()) return;
             if (request->message_case() == lk::SignalRequest::kLeave) session->left = true;

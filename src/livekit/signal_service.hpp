@@ -59,12 +59,20 @@ class SignalService {
   Verified verify(const net::Request& request) const;
   net::UpgradeDecision upgrade(net::Request& request);
   bool take_join_slot();
+  // room() with mutex_ held.
+  std::shared_ptr<SignalRoom> room_locked(const std::string& name, bool create);
+  // room(name, create) for a join about to be posted to the room's worker:
+  // counted as pending until release_join(), so that forget_if_empty() does
+  // not drop the room under it (the join would land in a forgotten room).
+  std::shared_ptr<SignalRoom> claim_for_join(const std::string& name, bool create);
+  void release_join(const std::string& name);
   void forget_if_empty(const std::string& name);
 
   SignalServiceOptions options_;
   media::MediaServer& media_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<SignalRoom>> rooms_;
+  std::map<std::string, size_t> pending_joins_;  // by room name, under mutex_
   std::atomic<size_t> next_worker_{0};
   std::mutex rate_mutex_;
   double join_tokens_ = 0;

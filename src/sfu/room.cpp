@@ -459,7 +459,9 @@ std::string Room::handle_subscriber_answer(const std::string& sid, const std::st
   auto it = participants_.find(sid);
   if (it == participants_.end()) return "unknown participant";
   Participant& p = *it->second;
-  if (!p.awaiting_answer || id != p.offer_id) return "not an answer to the current offer";
+  // Id 0: a client that does not echo offer ids (rtc-node) answers the current one.
+  if (!p.awaiting_answer || (id != 0 && id != p.offer_id))
+    return "not an answer to the current offer";
   auto parsed = media::parse_sdp(answer_text);
   if (!parsed) return "bad SDP: " + parsed.error.reason;
   auto read = media::read_answer(p.sent_offer, *parsed.session);

@@ -118,7 +118,13 @@ std::optional<TwccFeedback> parse_twcc(const Feedback& feedback) {
 bool append_twcc(std::vector<uint8_t>& out, uint32_t sender_ssrc, uint32_t media_ssrc,
                  uint8_t feedback_count, std::span<const TwccArrival> arrivals) {
   if (arrivals.empty()) return false;
-  const uint16_t base = arrivals.front().sequence_number;
+  return append_twcc(out, sender_ssrc, media_ssrc, feedback_count, arrivals.front().sequence_number,
+                     arrivals);
+}
+
+bool append_twcc(std::vector<uint8_t>& out, uint32_t sender_ssrc, uint32_t media_ssrc,
+                 uint8_t feedback_count, uint16_t base, std::span<const TwccArrival> arrivals) {
+  if (arrivals.empty()) return false;
   const auto span_length =
       static_cast<size_t>(static_cast<uint16_t>(arrivals.back().sequence_number - base)) + 1;
   if (span_length > 0x8000) return false;

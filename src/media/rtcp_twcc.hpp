@@ -44,5 +44,11 @@ struct TwccArrival {
 // or when a delta does not fit 16 bits (then split the feedback).
 bool append_twcc(std::vector<uint8_t>& out, uint32_t sender_ssrc, uint32_t media_ssrc,
                  uint8_t feedback_count, std::span<const TwccArrival> arrivals);
+// The same from an explicit `base_sequence` at or before the first arrival:
+// the statuses start there, so packets lost right after the previous
+// feedback are reported as not received rather than left out.
+bool append_twcc(std::vector<uint8_t>& out, uint32_t sender_ssrc, uint32_t media_ssrc,
+                 uint8_t feedback_count, uint16_t base_sequence,
+                 std::span<const TwccArrival> arrivals);
 
 }  // namespace atrium::media::rtcp

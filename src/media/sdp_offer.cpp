@@ -121,7 +121,7 @@ AnswerToOfferResult read_answer(const SdpSession& offer, const SdpSession& answe
   return result;
 }
 
-std::vector<SdpCodec> subscriber_audio_codecs() {
+std::vector<SdpCodec> subscriber_audio_codecs(bool red) {
   SdpCodec opus;
   opus.payload_type = 111;
   opus.encoding = "opus";
@@ -129,7 +129,15 @@ std::vector<SdpCodec> subscriber_audio_codecs() {
   opus.channels = 2;
   opus.fmtp = "minptime=10;useinbandfec=1";
   opus.rtcp_fb = {"transport-cc"};
-  return {opus};
+  if (!red) return {opus};
+  // RED first: a receiver that takes it gets the redundancy as published.
+  SdpCodec red_codec;
+  red_codec.payload_type = 63;
+  red_codec.encoding = "red";
+  red_codec.clock_rate = 48000;
+  red_codec.channels = 2;
+  red_codec.fmtp = "111/111";
+  return {red_codec, opus};
 }
 
 std::vector<SdpCodec> subscriber_video_codecs(const std::string& mime_subtype) {

@@ -70,7 +70,8 @@ AnswerToOfferResult read_answer(const SdpSession& offer, const SdpSession& answe
 
 // The codecs an SFU sends to subscribers, with the payload types livekit-client
 // expects from LiveKit (Opus 111, VP8 96/97, VP9 98/99, H.264 102/103).
-std::vector<SdpCodec> subscriber_audio_codecs();
+// With red: RED (63, "111/111") before Opus, for a track published with RED.
+std::vector<SdpCodec> subscriber_audio_codecs(bool red = false);
 std::vector<SdpCodec> subscriber_video_codecs(const std::string& mime_subtype);
 
 }  // namespace atrium::media

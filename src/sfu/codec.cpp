@@ -162,6 +162,29 @@ std::optional<H264Info> parse_h264(std::span<const uint8_t> p) {
   return info;
 }
 
+std::optional<RedPrimary> parse_red_primary(std::span<const uint8_t> payload) {
+  // Headers: 4 bytes per redundant block (F=1, PT, timestamp offset, 10-bit
+  // length), then 1 byte for the primary (F=0, PT); the data follow in order.
+  size_t pos = 0;
+  size_t redundant_bytes = 0;
+  while (true) {
+    if (pos >= payload.size()) return std::nullopt;
+    const uint8_t first = payload[pos];
+    if ((first & 0x80) == 0) {
+      RedPrimary primary;
+      primary.payload_type = first & 0x7F;
+      const size_t data = pos + 1 + redundant_bytes;
+      if (data > payload.size()) return std::nullopt;
+      primary.offset = static_cast<uint16_t>(data);
+      primary.size = static_cast<uint16_t>(payload.size() - data);
+      return primary;
+    }
+    if (pos + 4 > payload.size()) return std::nullopt;
+    redundant_bytes += ((payload[pos + 2] & 0x03) << 8) | payload[pos + 3];
+    pos += 4;
+  }
+}
+
 std::optional<FrameInfo> inspect(Codec codec, std::span<const uint8_t> payload) {
   FrameInfo info;
   switch (codec) {

@@ -73,6 +73,15 @@ struct H264Info {
 };
 std::optional<H264Info> parse_h264(std::span<const uint8_t> payload);
 
+// RFC 2198 audio redundancy: where the primary (newest) block of a RED
+// payload is. Subscribers that did not negotiate RED get just this block.
+struct RedPrimary {
+  uint8_t payload_type = 0;  // of the primary encoding (Opus)
+  uint16_t offset = 0;       // from the start of the RED payload
+  uint16_t size = 0;
+};
+std::optional<RedPrimary> parse_red_primary(std::span<const uint8_t> payload);
+
 // What the forwarding decision needs from any codec.
 struct FrameInfo {
   bool keyframe = false;

@@ -5,6 +5,8 @@
 // received packets and a send buffer, and gets back the bytes to protect and
 // send, or nothing.
 //
+// VP9 SVC (one stream carrying the spatial layers): the selector's target is
+// a spatial layer; higher ones are dropped without a sequence gap.
 // Audio: one layer, no selector; Opus and RED payloads pass unchanged, only
 // SSRC, sequence number and timestamp are rewritten.
 // E2EE: nothing here depends on the frame being in the clear. The VP8 payload
@@ -30,6 +32,7 @@ namespace atrium::sfu {
 struct PacketInfo {
   bool keyframe = false;
   std::optional<Vp8Descriptor> vp8;  // VP8 with a payload
+  std::optional<Vp9Descriptor> vp9;  // VP9 with a payload
 };
 // nullopt for a malformed payload (drop and count it).
 std::optional<PacketInfo> describe_packet(Codec codec, const media::RtpView& packet);
@@ -97,6 +100,8 @@ class DownTrack {
   void set_bandwidth(uint64_t bps, Clock::time_point now);
   void pause();
   void resume(Clock::time_point now);
+  // RED track, subscriber without RED: send only each packet's primary block.
+  void set_red_primary_only(bool on) { red_primary_only_ = on; }
   // Timer: retries an unanswered keyframe request (throttled by the selector).
   void tick(Clock::time_point now);
 
@@ -107,6 +112,9 @@ class DownTrack {
 
  private:
   void request(int layer);
+  std::optional<size_t> forward_svc(const media::RtpView& packet, const Vp9Descriptor& vp9,
+                                    std::span<uint8_t> out, Clock::time_point now);
+  void request_svc_keyframe(Clock::time_point now);
 
   Codec codec_;
   KeyframeRequester request_keyframe_;
@@ -114,6 +122,12 @@ class DownTrack {
   RtpMunger munger_;
   bool started_ = false;
   bool paused_ = false;  // audio only; video pauses through the selector
+  bool red_primary_only_ = false;
+  // VP9 SVC: one stream whose spatial layers the selector's target picks
+  // (see forward_svc). Set by the first packet with layer indices.
+  bool svc_ = false;
+  int svc_layer_ = -1;  // highest spatial layer forwarded; -1: waiting for a key picture
+  Clock::time_point svc_last_request_{};
   DownTrackStats stats_;
 };
 

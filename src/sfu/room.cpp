@@ -8,6 +8,7 @@
 #include "media/rtcp_feedback.hpp"
 #include "media/rtp_rewrite.hpp"
 #include "sfu/codec.hpp"
+#include "sfu/room_state.hpp"
 
 namespace atrium::sfu {
 
@@ -52,72 +53,24 @@ Codec codec_of(const std::string& encoding) {
   return Codec::kOther;
 }
 
-// The extension id our subscriber offers use for abs-send-time (REMB needs it).
-constexpr uint8_t kAbsSendTimeId = 3;
-constexpr size_t kMaxLayers = 3;
-// Layer bitrates are measured over this many 100 ms ticks (1 s). One tick
-// alone holds one or two frames at 15-30 fps, and a key frame is several
-// times a delta frame: a 100 ms bitrate jumps far above the layer's real rate
-// and made the selector drop a large render to the low layer at every key
-// frame, then climb back (a visible quality flapping).
-constexpr size_t kRateWindow = 10;
+// Moves the codecs named `encoding` to the front of an accepted section, in
+// what we negotiated and in the answer we write: the client sends the first.
+void prefer_codec(media::NegotiatedSession& session, media::NegotiatedMedia& m,
+                  const std::string& encoding) {
+  auto matches = [&](const media::SdpCodec& c) {
+    return codec_of(c.encoding) == codec_of(encoding) && codec_of(encoding) != Codec::kOther;
+  };
+  if (std::none_of(m.codecs.begin(), m.codecs.end(), matches)) return;
+  std::stable_partition(m.codecs.begin(), m.codecs.end(), matches);
+  if (m.index >= session.answer.media.size()) return;
+  media::SdpMedia& answer = session.answer.media[m.index];
+  answer.codecs = m.codecs;
+  answer.formats.clear();
+  for (const auto& codec : m.codecs)
+    answer.formats.push_back(std::to_string(codec.payload_type));
+}
 
 }  // namespace
-
-struct Room::PublishedTrack {
-  TrackAnnouncement announced;
-  Participant* owner = nullptr;
-  std::string mid;        // on the owner's publisher connection; empty until bound
-  std::string mime_type;  // "video/VP8"
-  media::SdpCodec codec;  // as negotiated on the publisher connection
-  Codec kind = Codec::kOther;
-  bool started = false;
-  bool muted = false;
-  std::array<uint32_t, kMaxLayers> layer_ssrc{};  // 0: not seen yet
-  std::array<uint64_t, kMaxLayers> layer_bytes{};  // since the last tick
-  // Bytes per layer in each of the last kRateWindow ticks: the bitrate the
-  // layer selector compares with the downstream estimate is over this window.
-  std::array<std::array<uint64_t, kRateWindow>, kMaxLayers> layer_window{};
-  std::array<Clock::time_point, kMaxLayers> layer_last{};
-  std::vector<std::unique_ptr<RetransmissionBuffer>> buffers;  // per layer
-  std::vector<Subscription*> subscribers;
-};
-
-struct Room::Subscription {
-  Participant* subscriber = nullptr;
-  PublishedTrack* track = nullptr;
-  std::string mid;  // on the subscriber connection
-  uint32_t ssrc = 0;
-  int payload_type = 0;  // what the subscriber's section uses
-  bool bound = false;    // the answer accepted the section
-  int max_layer = static_cast<int>(kMaxLayers) - 1;  // set_max_layer's (-1: disabled)
-  std::unique_ptr<DownTrack> down;
-};
-
-struct Room::Participant {
-  std::string sid;
-  ParticipantOptions options;
-  uint64_t speaker_key = 0;
-  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
-  // Publisher connection.
-  std::shared_ptr<media::WebRtcTransport> publisher;
-  std::optional<media::NegotiatedSession> publisher_session;
-  std::map<std::string, std::string> mid_to_cid;  // from the offer's msid lines
-  std::vector<std::unique_ptr<PublishedTrack>> tracks;
-  std::unordered_map<uint32_t, std::pair<PublishedTrack*, int>> by_ssrc;
-  int mid_extension = 0, rid_extension = 0, audio_level_extension = 0;
-  // Subscriber connection.
-  std::shared_ptr<media::WebRtcTransport> subscriber;
-  media::OfferOptions offer;
-  media::SdpSession sent_offer;  // the one the next answer answers
-  uint32_t offer_id = 0;
-  bool awaiting_answer = false;
-  bool offer_dirty = false;
-  bool dtls_set = false;
-  int next_mid = 1;                                                    // "0" is the data channels
-  std::optional<Clock::time_point> congested_at;  // last estimate below what we sent
-  std::map<std::string, std::unique_ptr<Subscription>> subscriptions;  // by track sid
-};
 
 Room::Room(std::string name, media::MediaServer& media, size_t worker, RoomObserver& observer)
     : name_(std::move(name)), media_(media), worker_(worker), observer_(observer) {
@@ -263,7 +216,14 @@ OfferAnswer Room::handle_publisher_offer(const std::string& sid, const std::stri
   options.fingerprint_algorithm = media_.certificate()->fingerprint_algorithm();
   options.fingerprint = media_.certificate()->fingerprint();
   options.candidates = media_.candidates();
-  options.feedback = {"nack pli", "ccm fir"};
+  // transport-cc: we send transport-wide CC feedback (room_rtcp.cpp), so the
+  // publisher's send-side estimator can ramp up.
+  // Generic NACK: we recover upstream loss ourselves (room_rtcp.cpp).
+  options.feedback = {"nack", "nack pli", "ccm fir", "transport-cc"};
+  options.extensions.push_back(media::extension_uri::kTransportCc);
+  // RED before Opus when the client prefers it (livekit-client does): the
+  // redundancy reaches subscribers that take RED, the others get the primary.
+  options.audio_codecs = {"red", "opus"};
   if (p.publisher_session) options.session_id = p.publisher_session->answer.origin.session_id;
   auto negotiated = media::negotiate_answer(*parsed.session, options);
   if (!negotiated) {
@@ -290,12 +250,23 @@ OfferAnswer Room::handle_publisher_offer(const std::string& sid, const std::stri
       if (space != std::string::npos) p.mid_to_cid[m.mid] = msid.substr(space + 1);
     }
   }
+  // What each announced track asked for goes first.
+  for (media::NegotiatedMedia& m : negotiated.session->media) {
+    if (!m.accepted || m.kind == "application") continue;
+    auto cid = p.mid_to_cid.find(m.mid);
+    if (cid == p.mid_to_cid.end()) continue;
+    for (auto& track : p.tracks)
+      if (track->announced.cid == cid->second && !track->announced.codec.empty())
+        prefer_codec(*negotiated.session, m, track->announced.codec);
+  }
   for (const media::NegotiatedMedia& m : negotiated.session->media) {
     if (!m.accepted || m.kind == "application") continue;
     if (!p.mid_extension) p.mid_extension = media::extension_id(m, media::extension_uri::kMid);
     if (!p.rid_extension) p.rid_extension = media::extension_id(m, media::extension_uri::kRid);
     if (!p.audio_level_extension)
       p.audio_level_extension = media::extension_id(m, media::extension_uri::kAudioLevel);
+    if (!p.twcc_extension)
+      p.twcc_extension = media::extension_id(m, media::extension_uri::kTransportCc);
   }
   p.publisher_session = std::move(*negotiated.session);
   bind_tracks(p);
@@ -332,7 +303,15 @@ void Room::bind_tracks(Participant& p) {
       track->codec = m.codecs.front();
       track->kind = codec_of(track->codec.encoding);
       track->mime_type = (track->announced.video ? "video/" : "audio/") + track->codec.encoding;
-      if (!m.rids.empty()) track->announced.rids = m.rids;
+      if (!m.rids.empty()) {
+        track->announced.rids = m.rids;
+      } else if (track->announced.video) {
+        // One stream, whatever layers the client announced: SVC (VP9 with
+        // spatial layers inside) or a camera without simulcast.
+        track->announced.rids.clear();
+        track->buffers.resize(1);
+        track->spatial_layers = track->kind == Codec::kVp9;
+      }
     }
   }
 }
@@ -342,6 +321,7 @@ void Room::on_publisher_rtp(Participant& p, std::span<uint8_t> buffer, size_t le
   if (!packet) return;
   ++stats_.packets_in;
   auto now = Clock::now();
+  record_publisher_packet(p, *packet, now);  // TWCC and receiver reports (room_rtcp.cpp)
   PublishedTrack* track = nullptr;
   int layer = 0;
   if (auto known = p.by_ssrc.find(packet->ssrc()); known != p.by_ssrc.end()) {
@@ -369,15 +349,22 @@ void Room::on_publisher_rtp(Participant& p, std::span<uint8_t> buffer, size_t le
     p.by_ssrc[packet->ssrc()] = {track, layer};
   }
   if (packet->payload_type() != track->codec.payload_type) return;
-  track->layer_bytes[layer] += length;
-  track->layer_last[layer] = now;
+  // Parsed once for every subscriber.
+  auto info = describe_packet(track->kind, *packet);
+  if (!info) return;
+  // Rates and liveness per simulcast stream, or per spatial layer of SVC.
+  const size_t rate_layer = track->spatial_layers && info->vp9 && info->vp9->has_layer_indices
+                                ? std::min<size_t>(info->vp9->sid, kMaxLayers - 1)
+                                : static_cast<size_t>(layer);
+  track->layer_bytes[rate_layer] += length;
+  track->layer_last[rate_layer] = now;
   track->buffers[layer]->insert(packet->sequence_number(), buffer.first(length), now);
   if (!track->started) start_track(*track);
   if (p.audio_level_extension && !track->announced.video) {
     if (auto value = packet->find_extension(static_cast<uint8_t>(p.audio_level_extension)))
       if (auto level = parse_audio_level(*value)) speakers_.add_sample(p.speaker_key, *level, now);
   }
-  forward(*track, layer, *packet);
+  forward(*track, layer, *packet, *info);
 }
 
 void Room::start_track(PublishedTrack& track) {
@@ -385,11 +372,12 @@ void Room::start_track(PublishedTrack& track) {
   observer_.on_track_started(track.owner->sid, track.announced.sid, track.mime_type);
 }
 
-void Room::forward(PublishedTrack& track, int layer, const RtpView& packet) {
+void Room::forward(PublishedTrack& track, int layer, const RtpView& packet,
+                   const PacketInfo& info) {
   auto now = Clock::now();
   for (Subscription* subscription : track.subscribers) {
     if (!subscription->bound) continue;
-    auto length = subscription->down->forward(packet, layer, scratch_, now);
+    auto length = subscription->down->forward(packet, layer, info, scratch_, now);
     if (!length) continue;
     send_to_subscriber(*subscription, scratch_, *length);
   }
@@ -402,56 +390,8 @@ void Room::send_to_subscriber(Subscription& subscription, std::span<uint8_t> out
   auto rewritten = media::replace_header_extensions(out.first(out.size() - media::kSrtpMaxOverhead),
                                                     length, std::span(&element, 1));
   if (!rewritten) return;
-  if (subscription.subscriber->subscriber->send_rtp(out, *rewritten)) ++stats_.packets_out;
-}
-
-void Room::request_keyframe(PublishedTrack& track, int layer) {
-  if (!track.owner->publisher || layer < 0 || layer >= static_cast<int>(kMaxLayers)) return;
-  uint32_t ssrc = track.layer_ssrc[layer];
-  if (!ssrc) return;
-  std::vector<uint8_t> pli;
-  media::rtcp::append_pli(pli, 1, ssrc);
-  pli.resize(pli.size() + media::kSrtpMaxOverhead);
-  if (track.owner->publisher->send_rtcp(pli, pli.size() - media::kSrtpMaxOverhead))
-    ++stats_.keyframe_requests;
-}
-
-void Room::on_publisher_rtcp(Participant&, std::span<uint8_t>, size_t) {
-  // Sender reports and the publisher's receiver reports are terminated here:
-  // each leg has its own RTCP.
-}
-
-void Room::on_subscriber_rtcp(Participant& p, std::span<uint8_t> buffer, size_t length) {
-  media::rtcp::CompoundIterator packets(buffer.first(length));
-  auto now = Clock::now();
-  while (auto packet = packets.next()) {
-    auto feedback = media::rtcp::parse_feedback(*packet);
-    if (!feedback) continue;
-    if (auto remb = media::rtcp::parse_remb(*feedback)) {
-      allocate_bandwidth(p, remb->bitrate_bps, now);
-      continue;
-    }
-    Subscription* subscription = nullptr;
-    for (auto& [sid, s] : p.subscriptions)
-      if (s->ssrc == feedback->media_ssrc) subscription = s.get();
-    if (!subscription) continue;
-    PublishedTrack& track = *subscription->track;
-    if (media::rtcp::is_pli(*feedback) || feedback->format == media::rtcp::kFmtFir) {
-      request_keyframe(track, std::max(0, subscription->down->selector().current()));
-    } else if (auto lost = media::rtcp::parse_nack(*feedback)) {
-      for (const Retransmission& r : subscription->down->on_nack(*lost)) {
-        if (r.layer < 0 || r.layer >= static_cast<int>(track.buffers.size())) continue;
-        auto stored = track.buffers[r.layer]->find(r.source_sequence);
-        if (!stored) continue;
-        auto source = RtpView::parse(stored->packet);
-        if (!source) continue;
-        auto out = subscription->down->rewrite_retransmission(*source, r.output_sequence, scratch_);
-        if (!out) continue;
-        send_to_subscriber(*subscription, scratch_, *out);
-        ++stats_.nacks_answered;
-      }
-    }
-  }
+  // Sends and counts for the sender reports (room_rtcp.cpp).
+  if (send_counted(subscription, out, *rewritten)) ++stats_.packets_out;
 }
 
 std::string Room::handle_subscriber_answer(const std::string& sid, const std::string& answer_text,
@@ -476,12 +416,31 @@ std::string Room::handle_subscriber_answer(const std::string& sid, const std::st
     for (auto& [track_sid, subscription] : p.subscriptions) {
       if (subscription->mid != section.mid || subscription->bound) continue;
       subscription->bound = section.accepted;
-      if (subscription->bound) subscription->down->start(now);
+      if (!subscription->bound) continue;
+      choose_payload_type(*subscription, section.payload_types);
+      subscription->down->start(now);
     }
   }
   p.awaiting_answer = false;
   if (p.offer_dirty) renegotiate(p);
   return {};
+}
+
+// The answer's payload types, in the order we offered: the first the
+// subscriber accepted is what we send. A RED track goes to a subscriber that
+// refused RED as plain Opus (the primary block of each packet).
+void Room::choose_payload_type(Subscription& subscription, const std::vector<int>& accepted) {
+  for (const auto& section : subscription.subscriber->offer.sections) {
+    if (section.mid != subscription.mid) continue;
+    for (const media::SdpCodec& codec : section.codecs) {
+      if (std::find(accepted.begin(), accepted.end(), codec.payload_type) == accepted.end())
+        continue;
+      subscription.payload_type = codec.payload_type;
+      subscription.down->set_red_primary_only(subscription.track->kind == Codec::kRed &&
+                                              codec_of(codec.encoding) != Codec::kRed);
+      return;
+    }
+  }
 }
 
 void Room::renegotiate(Participant& p) {
@@ -530,8 +489,13 @@ void Room::subscribe(const std::string& subscriber_sid, const std::string& track
     section = &p.offer.sections.back();
   }
   section->direction = media::SdpDirection::kSendOnly;
-  section->codecs = track.announced.video ? media::subscriber_video_codecs(track.codec.encoding)
-                                          : media::subscriber_audio_codecs();
+  section->codecs = track.announced.video
+                        ? media::subscriber_video_codecs(track.codec.encoding)
+                        : media::subscriber_audio_codecs(track.kind == Codec::kRed);
+  // H.264 profile and VP9 profile as published: the subscriber decodes what
+  // the publisher encodes, so offer exactly that.
+  if (track.announced.video && !track.codec.fmtp.empty() && track.kind != Codec::kVp8)
+    section->codecs.front().fmtp = track.codec.fmtp;
   // RTX streams are not sent yet: offer only the media codec.
   std::erase_if(section->codecs, [](const media::SdpCodec& c) { return c.encoding == "rtx"; });
   section->extmaps = {{.id = kAbsSendTimeId, .uri = media::extension_uri::kAbsSendTime}};
@@ -550,9 +514,9 @@ void Room::subscribe(const std::string& subscriber_sid, const std::string& track
   subscription->down = std::make_unique<DownTrack>(
       config, [this, track_ptr](int layer) { request_keyframe(*track_ptr, layer); });
   auto now = Clock::now();
-  for (size_t layer = 0; layer < track.buffers.size(); ++layer) {
-    bool active =
-        track.layer_ssrc[layer] != 0 && now - track.layer_last[layer] < std::chrono::seconds(2);
+  for (size_t layer = 0; layer < track.layer_count(); ++layer) {
+    bool active = track.layer_ssrc[track.spatial_layers ? 0 : layer] != 0 &&
+                  now - track.layer_last[layer] < std::chrono::seconds(2);
     subscription->down->set_layer(static_cast<int>(layer), active, 0, now);
   }
   if (track.muted) subscription->down->pause();
@@ -613,60 +577,6 @@ void Room::set_max_layer(const std::string& subscriber, const std::string& track
   subscription->second->down->set_max_layer(layer, Clock::now());
 }
 
-void Room::allocate_bandwidth(Participant& p, uint64_t estimate_bps, Clock::time_point now) {
-  // The receiver's estimate (REMB) covers the whole subscriber connection.
-  // We do not probe, and a receiver's estimate never grows much beyond what
-  // it receives: taken as a budget it pins subscribers to whatever layers
-  // they got while the estimate was still ramping up (a large render stuck
-  // on the low layer). So it is a congestion signal: while it is not below
-  // what we send (and was not for kCongestionHold), every video gets the
-  // layer its subscriber asked for; after a drop, the estimate is the budget.
-  constexpr auto kCongestionHold = std::chrono::seconds(10);
-  constexpr uint64_t kUnknown = std::numeric_limits<uint64_t>::max();
-  auto layer_bps = [](const PublishedTrack& track, int layer) {
-    uint64_t bytes = 0;
-    for (uint64_t b : track.layer_window[layer])
-      bytes += b;
-    return bytes * 8;  // the window is 1 s
-  };
-  uint64_t sending = 0;
-  std::vector<std::pair<uint64_t, Subscription*>> videos;  // (need, video)
-  for (auto& [sid, s] : p.subscriptions) {
-    if (!s->track->announced.video) continue;
-    int current = s->down->selector().current();
-    if (current >= 0 && current < static_cast<int>(kMaxLayers))
-      sending += layer_bps(*s->track, current);
-    uint64_t need = s->max_layer < 0 ? 0 : kUnknown;
-    for (int layer = std::min<int>(s->max_layer, kMaxLayers - 1); layer >= 0; --layer) {
-      uint64_t bps = layer_bps(*s->track, layer);
-      if (bps == 0) continue;  // not sent (yet): the next lower one
-      need = bps * 3 / 2;      // half again for variation
-      break;
-    }
-    videos.emplace_back(need, s.get());
-  }
-  if (estimate_bps * 100 < sending * 85) p.congested_at = now;
-  if (!p.congested_at || now - *p.congested_at >= kCongestionHold) {
-    for (auto& [need, s] : videos)
-      s->down->set_bandwidth(0, now);  // no limit
-    return;
-  }
-  // Congested: split the estimate between the videos by water-filling: a
-  // video held to a lower layer (adaptive stream: a small render) gets what
-  // that layer needs, and what it leaves goes to the others.
-  std::sort(videos.begin(), videos.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  uint64_t left = estimate_bps;
-  for (size_t i = 0; i < videos.size(); ++i) {
-    const bool last = i + 1 == videos.size();
-    uint64_t share = left / (videos.size() - i);
-    uint64_t give = last ? left : std::min(videos[i].first, share);
-    left -= give;
-    // 0 would mean "no limit" to the layer selector.
-    videos[i].second->down->set_bandwidth(std::max<uint64_t>(give, 1), now);
-  }
-}
-
 bool Room::send_data(const std::string& sid, const std::string& label, MessageKind kind,
                      std::span<const uint8_t> data) {
   auto it = participants_.find(sid);
@@ -687,8 +597,8 @@ void Room::tick(Clock::time_point now) {
   const size_t slot = tick_count_++ % kRateWindow;
   for (auto& [sid, p] : participants_) {
     for (auto& track : p->tracks) {
-      for (size_t layer = 0; layer < track->buffers.size(); ++layer) {
-        bool active = track->layer_ssrc[layer] != 0 &&
+      for (size_t layer = 0; layer < track->layer_count(); ++layer) {
+        bool active = track->layer_ssrc[track->spatial_layers ? 0 : layer] != 0 &&
                       now - track->layer_last[layer] < std::chrono::milliseconds(1500);
         auto& window = track->layer_window[layer];
         window[slot] = track->layer_bytes[layer];
@@ -713,6 +623,7 @@ void Room::tick(Clock::time_point now) {
     }
     observer_.on_speakers(levels);
   }
+  send_reports(now);  // RTCP per leg: TWCC, RR, SR (room_rtcp.cpp)
 }
 
 }  // namespace atrium::sfu

@@ -38,6 +38,10 @@ struct TrackAnnouncement {
   bool muted = false;
   bool encrypted = false;
   std::vector<std::string> rids;  // simulcast layers, low to high ("q", "h", "f")
+  // The encoding the client wants to send ("vp9", "h264", "red", "opus"):
+  // put first in our answer, since the answer's order picks the send codec.
+  // Empty: the offer's order.
+  std::string codec;
 };
 
 struct SpeakerLevel {
@@ -75,10 +79,26 @@ struct OfferAnswer {
   std::string error;
 };
 
+// One participant's connection as its RTCP shows it, for connection quality.
+// Counters are cumulative since the participant joined (the caller diffs).
+struct ConnectionStats {
+  // Publisher leg: RTP we received from the participant (all its streams).
+  uint64_t packets_expected = 0;
+  uint64_t packets_lost = 0;
+  double jitter_ms = 0;  // the largest of its streams, now
+  // Subscriber leg: what the participant's receiver reports say of our streams.
+  uint64_t subscriber_packets_expected = 0;  // from extended highest sequence numbers
+  uint64_t subscriber_packets_lost = 0;      // cumulative lost as reported
+  std::optional<double> rtt_ms;              // from LSR/DLSR of its newest report
+  bool publishing = false;                   // media flows on its publisher connection
+  bool subscribing = false;                  // it receives at least one stream
+};
+
 struct RoomStats {
   uint64_t packets_in = 0;
   uint64_t packets_out = 0;
   uint64_t nacks_answered = 0;
+  uint64_t nacks_sent = 0;  // sequence numbers asked of publishers
   uint64_t keyframe_requests = 0;
 };
 
@@ -121,6 +141,8 @@ class Room {
   // Tracks whose media flows, by owner.
   std::vector<std::pair<std::string, std::string>> started_tracks() const;
   const RoomStats& stats() const { return stats_; }
+  // nullopt for an unknown participant.
+  std::optional<ConnectionStats> connection_stats(const std::string& sid) const;
 
  private:
   struct Participant;
@@ -130,15 +152,25 @@ class Room {
   void on_publisher_rtp(Participant& p, std::span<uint8_t> buffer, size_t length);
   void on_publisher_rtcp(Participant& p, std::span<uint8_t> buffer, size_t length);
   void on_subscriber_rtcp(Participant& p, std::span<uint8_t> buffer, size_t length);
-  void forward(PublishedTrack& track, int layer, const media::RtpView& packet);
+  void forward(PublishedTrack& track, int layer, const media::RtpView& packet,
+               const PacketInfo& info);
   void send_to_subscriber(Subscription& subscription, std::span<uint8_t> out, size_t length);
   void request_keyframe(PublishedTrack& track, int layer);
   void bind_tracks(Participant& p);
   void start_track(PublishedTrack& track);
   void renegotiate(Participant& subscriber);
+  void choose_payload_type(Subscription& subscription, const std::vector<int>& accepted);
   void drop_subscription(Subscription& subscription);
   void tick(Clock::time_point now);
   void allocate_bandwidth(Participant& subscriber, uint64_t estimate_bps, Clock::time_point now);
+  // RTCP per leg (room_rtcp.cpp): receive statistics and TWCC of the
+  // publisher leg, what we sent on the subscriber leg, and the reports.
+  void record_publisher_packet(Participant& p, const media::RtpView& packet, Clock::time_point now);
+  bool send_counted(Subscription& subscription, std::span<uint8_t> out, size_t length);
+  void send_reports(Clock::time_point now);
+  void send_publisher_nacks(Participant& p, Clock::time_point now);
+  void send_receiver_reports(Participant& publisher, Clock::time_point now);
+  void send_sender_report(Subscription& subscription, Clock::time_point now);
   std::shared_ptr<media::WebRtcTransport> make_transport(Participant& p, bool publisher,
                                                          media::WebRtcTransportConfig config);
 

@@ -145,6 +145,7 @@ MungeResult RtpMunger::munge(media::MutableRtpView& packet, int layer, const Vp8
   entry.layer = static_cast<uint8_t>(layer);
   entry.has_picture_id = false;
   entry.has_tl0_pic_idx = false;
+  entry.marker = packet.marker();
   if (vp8 != nullptr) {
     auto payload = packet.mutable_payload();
     if (vp8->has_picture_id) {
@@ -177,6 +178,17 @@ MungeResult RtpMunger::munge(media::MutableRtpView& packet, int layer, const Vp8
   return result;
 }
 
+void RtpMunger::skip(const media::RtpView& packet, int layer) {
+  // Before the first segment, or from another stream: the next segment
+  // starts fresh and needs no record of it.
+  if (need_segment_ || layer != layer_ || packet.ssrc() != source_ssrc_) return;
+  const int64_t ext = extend_source(packet.sequence_number());
+  if (ext <= source_highest_) return;
+  drops_[drop_count_ % kDropHistory] = ext;
+  ++drop_count_;
+  source_highest_ = ext;
+}
+
 std::optional<RtpMunger::SourceRef> RtpMunger::lookup(uint16_t output_sequence_number) const {
   if (output_highest_ < 0) return std::nullopt;
   const int64_t ext =
@@ -199,6 +211,7 @@ bool RtpMunger::rewrite_retransmission(media::MutableRtpView& packet,
   packet.set_ssrc(ssrc_);
   packet.set_sequence_number(output_sequence_number);
   packet.set_timestamp(entry.timestamp);
+  packet.set_marker(entry.marker);
   if (vp8 != nullptr) {
     auto payload = packet.mutable_payload();
     if (entry.has_picture_id && vp8->has_picture_id) {

@@ -50,6 +50,11 @@ class RtpMunger {
   MungeResult munge(media::MutableRtpView& packet, int layer, const Vp8Descriptor* vp8,
                     Clock::time_point arrival);
 
+  // The caller drops `packet` on purpose (a VP9 spatial layer above the
+  // subscriber's): if it is the newest of the current segment, its number is
+  // closed so the receiver sees no gap. Older packets need nothing.
+  void skip(const media::RtpView& packet, int layer);
+
   // The next packet starts a new segment even on the same layer (resume after
   // a pause: the skipped packets must not show up as loss).
   void restart() { need_segment_ = true; }
@@ -68,6 +73,16 @@ class RtpMunger {
   uint32_t ssrc() const { return ssrc_; }
   int layer() const { return layer_; }
   bool started() const { return started_; }
+  // The current segment, for sender reports: output timestamp = source
+  // timestamp + timestamp_offset on the source stream `source_ssrc`.
+  struct Segment {
+    uint32_t source_ssrc = 0;
+    uint32_t timestamp_offset = 0;
+  };
+  std::optional<Segment> segment() const {
+    if (!started_) return std::nullopt;
+    return Segment{source_ssrc_, timestamp_offset_};
+  }
 
  private:
   struct SequencerEntry {
@@ -79,6 +94,7 @@ class RtpMunger {
     uint8_t layer = 0;
     bool has_picture_id = false;
     bool has_tl0_pic_idx = false;
+    bool marker = false;  // as sent: the forwarder may set it (VP9 SVC)
   };
   static constexpr size_t kDropHistory = 16;
 

@@ -32,12 +32,27 @@ window.LK = {
   // Joins, publishes camera + mic; returns the local identity.
   async connect(url, token, opts = {}) {
     const roomOpts = { adaptiveStream: !!opts.adaptiveStream, dynacast: false,
-      publishDefaults: { simulcast: true, videoCodec: "vp8" },
+      publishDefaults: { simulcast: true, videoCodec: opts.videoCodec || "vp8", ...(opts.red === undefined ? {} : { red: opts.red }) },
       videoCaptureDefaults: { resolution: { width: 640, height: 480, frameRate: 15 } } };
     if (opts.e2eeKey !== undefined) {
       const keyProvider = new L.ExternalE2EEKeyProvider();
       await keyProvider.setKey(opts.e2eeKey);
       roomOpts.e2ee = { keyProvider, worker: new Worker("/livekit-client.e2ee.worker.js") };
+    }
+    if (opts.refuseRed) {
+      // A receiver without RED: drop it from every answer this page makes.
+      const createAnswer = RTCPeerConnection.prototype.createAnswer;
+      RTCPeerConnection.prototype.createAnswer = async function (...args) {
+        const answer = await createAnswer.apply(this, args);
+        const red = [...answer.sdp.matchAll(/a=rtpmap:(\d+) red\//g)].map((m) => m[1]);
+        let sdp = answer.sdp;
+        for (const pt of red) {
+          sdp = sdp.replace(new RegExp("^a=(rtpmap|fmtp|rtcp-fb):" + pt + " .*\\r\\n", "gm"), "")
+            .replace(/^(m=audio \S+ \S+)(.*)$/gm, (line, head, pts) =>
+              head + pts.split(" ").filter((x) => x !== pt).join(" "));
+        }
+        return { type: answer.type, sdp };
+      };
     }
     const room = new L.Room(roomOpts);
     this.room = room;
@@ -94,13 +109,30 @@ window.LK = {
         const track = pub.track;
         if (!track || !track.receiver) continue;
         const report = await track.receiver.getStats();
+        const negotiated = track.receiver.getParameters().codecs.map((c) => c.mimeType);
         report.forEach((s) => {
           if (s.type !== "inbound-rtp") return;
           entry[track.kind] = { packets: s.packetsReceived, bytes: s.bytesReceived, framesDecoded: s.framesDecoded,
             frameWidth: s.frameWidth, frameHeight: s.frameHeight, samples: s.totalSamplesReceived,
-            muted: pub.isMuted };
+            muted: pub.isMuted, mime: pub.mimeType, negotiated, codec: s.codecId ? report.get(s.codecId)?.mimeType : undefined,
+            packetsLost: s.packetsLost, concealed: s.concealedSamples };
         });
       }
+    }
+    return out;
+  },
+
+  // The local tracks' outbound-rtp streams: kind, codec, rid, scalability mode, size.
+  async outbound() {
+    const out = [];
+    for (const pub of this.room.localParticipant.trackPublications.values()) {
+      if (!pub.track?.sender) continue;
+      const report = await pub.track.sender.getStats();
+      report.forEach((s) => {
+        if (s.type !== "outbound-rtp") return;
+        out.push({ kind: pub.kind, rid: s.rid, codec: s.codecId ? report.get(s.codecId)?.mimeType : undefined,
+          scalabilityMode: s.scalabilityMode, frameWidth: s.frameWidth, framesEncoded: s.framesEncoded });
+      });
     }
     return out;
   },

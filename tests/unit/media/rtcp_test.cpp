@@ -251,6 +251,27 @@ TEST(RtcpTwcc, BuilderRefusesWhatItCannotEncode) {
   EXPECT_TRUE(twcc_round_trip({{1, 0}, {2, 8'000'000}}));
 }
 
+TEST(RtcpTwcc, ExplicitBaseReportsLeadingLosses) {
+  // 65534 and 65535 were lost right after the previous feedback ended.
+  const std::vector<TwccArrival> arrivals = {{0, 2'000'000}, {2, 2'001'000}};
+  std::vector<uint8_t> out;
+  ASSERT_TRUE(append_twcc(out, 1, 2, 3, 65534, arrivals));
+  auto feedback = parse_twcc(single_feedback(out));
+  ASSERT_TRUE(feedback);
+  EXPECT_EQ(feedback->base_sequence, 65534);
+  EXPECT_EQ(feedback->status_count, 5);
+  ASSERT_EQ(feedback->packets.size(), 5u);
+  EXPECT_EQ(feedback->packets[0].status, TwccStatus::kNotReceived);
+  EXPECT_EQ(feedback->packets[1].status, TwccStatus::kNotReceived);
+  EXPECT_EQ(feedback->packets[2].arrival_time_us, 2'000'000);
+  EXPECT_EQ(feedback->packets[3].status, TwccStatus::kNotReceived);
+  EXPECT_EQ(feedback->packets[4].arrival_time_us, 2'001'000);
+  // A base after the first arrival is refused.
+  out.clear();
+  EXPECT_FALSE(append_twcc(out, 1, 2, 3, 1, arrivals));
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(RtcpTwcc, HandBuiltFeedbackAndMalformed) {
   // base 10, 4 statuses, reference 1 (64 ms), count 0; a 2-bit vector
   // [small, not received, large, small], deltas 4 (1 ms), -8 (-2 ms), 1.

@@ -138,6 +138,31 @@ TEST(Vp9, FlexibleModeReferencesAndScalabilityStructure) {
   EXPECT_FALSE(parse_vp9(std::span<const uint8_t>(ss.data(), 6)));
 }
 
+TEST(Red, PrimaryAfterRedundantBlocks) {
+  // Two redundant blocks (PT 111, lengths 3 and 2), then the primary header.
+  const std::vector<uint8_t> payload{0xEF, 0x03, 0xC0, 0x03, 0xEF, 0x01, 0xE0, 0x02, 0x6F,
+                                     0xA1, 0xA2, 0xA3, 0xB1, 0xB2, 0xC1, 0xC2, 0xC3, 0xC4};
+  auto primary = parse_red_primary(payload);
+  ASSERT_TRUE(primary);
+  EXPECT_EQ(primary->payload_type, 111);
+  EXPECT_EQ(primary->offset, 14);
+  EXPECT_EQ(primary->size, 4);
+}
+
+TEST(Red, PrimaryAloneAndMalformed) {
+  const std::vector<uint8_t> alone{0x6F, 0x01, 0x02};
+  auto primary = parse_red_primary(alone);
+  ASSERT_TRUE(primary);
+  EXPECT_EQ(primary->offset, 1);
+  EXPECT_EQ(primary->size, 2);
+  EXPECT_FALSE(parse_red_primary({}));
+  // A redundant block header cut short, and one longer than the payload.
+  EXPECT_FALSE(parse_red_primary(std::vector<uint8_t>{0xEF, 0x03, 0xC0}));
+  EXPECT_FALSE(parse_red_primary(std::vector<uint8_t>{0xEF, 0x03, 0xC0, 0x09, 0x6F, 0x01}));
+  // Only redundant block headers, no primary header.
+  EXPECT_FALSE(parse_red_primary(std::vector<uint8_t>{0xEF, 0x03, 0xC0, 0x00}));
+}
+
 TEST(H264, SingleNalUnits) {
   const std::vector<uint8_t> idr{0x65, 0x88, 0x84, 0x00};
   auto h = parse_h264(idr);

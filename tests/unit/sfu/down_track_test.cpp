@@ -141,6 +141,119 @@ TEST_F(DownTrackTest, AudioRewritesHeaderOnlyAndHonoursMute) {
   EXPECT_TRUE(keyframe_requests.empty());
 }
 
+TEST_F(DownTrackTest, RedToASubscriberWithoutRedSendsThePrimaryOnly) {
+  DownTrack track({.ssrc = kOutSsrc, .clock_rate = 48000, .codec = Codec::kRed}, nullptr);
+  track.set_red_primary_only(true);
+  const std::vector<uint8_t> red{0xef, 0x03, 0xc0, 0x05, 0x6f, 0xaa, 0xbb,
+                                 0xcc, 0xdd, 0xee, 0x01, 0x02, 0x03};
+  auto packet = rtp_packet(500, 960, 0x2222, red, 63);
+  // With padding after the RED payload: it goes with the wrapper.
+  packet[0] |= 0x20;
+  packet.insert(packet.end(), {0, 0, 3});
+  ASSERT_TRUE(forward(track, packet, 0, kT0));
+  EXPECT_EQ(sent_bytes.size(), 12u + 3u);
+  EXPECT_EQ(std::vector<uint8_t>(sent_bytes.begin() + 12, sent_bytes.end()),
+            std::vector<uint8_t>({0x01, 0x02, 0x03}));
+  EXPECT_FALSE(sent_view()->has_padding());
+  EXPECT_EQ(sent_view()->sequence_number(), 500);
+  // A malformed RED payload is dropped, not sent as garbage Opus.
+  EXPECT_FALSE(forward(track, rtp_packet(501, 1920, 0x2222, {0xef, 0x03}, 63), 0, kT0 + 20ms));
+}
+
+// One VP9 SVC picture: a packet per spatial layer, the top one with the marker.
+struct SvcPublisher {
+  uint32_t ssrc = 0x9999;
+  uint16_t seq = 1000;
+  uint32_t ts = 0;
+  uint16_t pid = 50;
+  RetransmissionBuffer ring{64, 1500};
+
+  std::vector<std::vector<uint8_t>> picture(bool key, int layers = 3) {
+    std::vector<std::vector<uint8_t>> out;
+    for (int sid = 0; sid < layers; ++sid) {
+      auto p = rtp_packet(seq, ts, ssrc,
+                          test::vp9_payload({.picture_id = pid,
+                                             .sid = static_cast<uint8_t>(sid),
+                                             .predicted = !key,
+                                             .inter_layer = key && sid > 0}),
+                          98, sid == layers - 1);
+      ring.insert(seq, p, kT0);
+      ++seq;
+      out.push_back(std::move(p));
+    }
+    ts += 6000;
+    ++pid;
+    return out;
+  }
+};
+
+TEST_F(DownTrackTest, Vp9SvcForwardsLayersUpToTheTargetWithoutGaps) {
+  DownTrack track({.ssrc = kOutSsrc, .codec = Codec::kVp9},
+                  [this](int layer) { keyframe_requests.push_back(layer); });
+  auto at = kT0;
+  for (int layer = 0; layer < 3; ++layer)
+    track.set_layer(layer, true, 0, at);
+  track.set_max_layer(1, at);
+  track.start(at);
+  SvcPublisher pub;
+  // A delta picture first: nothing until a key picture; a keyframe is asked for.
+  keyframe_requests.clear();
+  for (auto& p : pub.picture(false))
+    EXPECT_FALSE(forward(track, p, 0, at));
+  EXPECT_EQ(keyframe_requests, std::vector<int>({0}));
+  // The key picture: layers 0 and 1 go, 1 with the marker; 2 is dropped.
+  auto key = pub.picture(true);
+  ASSERT_TRUE(forward(track, key[0], 0, at += 10ms));
+  const uint16_t first = sent_view()->sequence_number();
+  EXPECT_FALSE(sent_view()->marker());
+  ASSERT_TRUE(forward(track, key[1], 0, at));
+  EXPECT_TRUE(sent_view()->marker());
+  const uint16_t marked = sent_view()->sequence_number();
+  EXPECT_FALSE(forward(track, key[2], 0, at));
+  // The next picture continues the numbers: the dropped layer left no gap.
+  auto delta = pub.picture(false);
+  ASSERT_TRUE(forward(track, delta[0], 0, at += 66ms));
+  EXPECT_EQ(sent_view()->sequence_number(), static_cast<uint16_t>(first + 2));
+  ASSERT_TRUE(forward(track, delta[1], 0, at));
+  EXPECT_FALSE(forward(track, delta[2], 0, at));
+  // A retransmission keeps the marker we set.
+  auto retransmissions = track.on_nack(std::vector<uint16_t>{marked});
+  ASSERT_EQ(retransmissions.size(), 1u);
+  auto stored = pub.ring.find(retransmissions[0].source_sequence);
+  ASSERT_TRUE(stored);
+  auto size = track.rewrite_retransmission(*media::RtpView::parse(stored->packet), marked, buffer);
+  ASSERT_TRUE(size);
+  EXPECT_TRUE(media::RtpView::parse(std::span(buffer).first(*size))->marker());
+
+  // Up to layer 2: waits for a key picture, asking for one.
+  keyframe_requests.clear();
+  track.set_max_layer(2, at += 600ms);
+  delta = pub.picture(false);
+  EXPECT_TRUE(forward(track, delta[0], 0, at));
+  EXPECT_TRUE(forward(track, delta[1], 0, at));
+  EXPECT_FALSE(forward(track, delta[2], 0, at));
+  EXPECT_FALSE(keyframe_requests.empty());
+  key = pub.picture(true);
+  for (auto& p : key)
+    ASSERT_TRUE(forward(track, p, 0, at += 1ms));
+  EXPECT_TRUE(sent_view()->marker());
+
+  // Down to layer 0: at the next picture start, no keyframe needed.
+  keyframe_requests.clear();
+  track.set_max_layer(0, at += 100ms);
+  delta = pub.picture(false);
+  ASSERT_TRUE(forward(track, delta[0], 0, at));
+  EXPECT_TRUE(sent_view()->marker());
+  const uint16_t low = sent_view()->sequence_number();
+  EXPECT_FALSE(forward(track, delta[1], 0, at));
+  EXPECT_FALSE(forward(track, delta[2], 0, at));
+  delta = pub.picture(false);
+  ASSERT_TRUE(forward(track, delta[0], 0, at += 66ms));
+  EXPECT_EQ(sent_view()->sequence_number(), static_cast<uint16_t>(low + 1));
+  EXPECT_TRUE(keyframe_requests.empty());
+  EXPECT_EQ(track.stats().switches, 2u);
+}
+
 TEST_F(DownTrackTest, OneDescriptionServesEverySubscriber) {
   DownTrack a({.ssrc = 0xa, .codec = Codec::kVp8}, nullptr);
   DownTrack b({.ssrc = 0xb, .codec = Codec::kVp8}, nullptr);

@@ -74,4 +74,28 @@ inline std::vector<uint8_t> vp8_payload(const Vp8Fields& f) {
   return p;
 }
 
+struct Vp9Fields {
+  uint16_t picture_id = 0;  // 15-bit form
+  uint8_t sid = 0;
+  uint8_t tid = 0;
+  bool predicted = true;     // P: a delta picture (clear in every layer of a key picture)
+  bool begin = true;         // B
+  bool end = true;           // E
+  bool inter_layer = false;  // D
+  uint8_t tl0 = 0;
+};
+
+// An RFC 9628 non-flexible descriptor with layer indices, then frame bytes.
+inline std::vector<uint8_t> vp9_payload(const Vp9Fields& f) {
+  std::vector<uint8_t> p;
+  p.push_back(static_cast<uint8_t>(0x80 | (f.predicted ? 0x40 : 0) | 0x20 | (f.begin ? 0x08 : 0) |
+                                   (f.end ? 0x04 : 0)));
+  p.push_back(static_cast<uint8_t>(0x80 | ((f.picture_id >> 8) & 0x7F)));
+  p.push_back(static_cast<uint8_t>(f.picture_id));
+  p.push_back(static_cast<uint8_t>((f.tid << 5) | (f.sid << 1) | (f.inter_layer ? 1 : 0)));
+  p.push_back(f.tl0);
+  p.insert(p.end(), {0x12, 0x34, 0x56, f.sid});
+  return p;
+}
+
 }  // namespace atrium::sfu::test

@@ -597,6 +597,7 @@ void Room::tick(Clock::time_point now) {
   const size_t slot = tick_count_++ % kRateWindow;
   for (auto& [sid, p] : participants_) {
     for (auto& track : p->tracks) {
+      uint64_t below = 0;  // SVC: a spatial layer costs the layers under it too
       for (size_t layer = 0; layer < track->layer_count(); ++layer) {
         bool active = track->layer_ssrc[track->spatial_layers ? 0 : layer] != 0 &&
                       now - track->layer_last[layer] < std::chrono::milliseconds(1500);
@@ -606,7 +607,8 @@ void Room::tick(Clock::time_point now) {
         uint64_t bytes = 0;
         for (uint64_t b : window)
           bytes += b;
-        uint64_t bitrate = bytes * 8;  // the window is one second
+        uint64_t bitrate = bytes * 8 + below;  // the window is one second
+        if (track->spatial_layers) below = bitrate;
         for (Subscription* subscription : track->subscribers) {
           subscription->down->set_layer(static_cast<int>(layer), active, bitrate, now);
           subscription->down->tick(now);

@@ -240,9 +240,11 @@ void Room::allocate_bandwidth(Participant& p, uint64_t estimate_bps, Clock::time
   constexpr auto kCongestionHold = std::chrono::seconds(10);
   constexpr uint64_t kUnknown = std::numeric_limits<uint64_t>::max();
   auto layer_bps = [](const PublishedTrack& track, int layer) {
+    // A spatial layer of SVC goes with every layer below it.
     uint64_t bytes = 0;
-    for (uint64_t b : track.layer_window[layer])
-      bytes += b;
+    for (int l = track.spatial_layers ? 0 : layer; l <= layer; ++l)
+      for (uint64_t b : track.layer_window[l])
+        bytes += b;
     return bytes * 8;  // the window is 1 s
   };
   uint64_t sending = 0;

@@ -36,7 +36,13 @@ SfuRole::SfuRole(const Config& config, net::HttpServer& server,
   };
   options.secrets = secrets;
   options.auto_create_rooms = config.sfu.auto_create_rooms;
-  options.max_participants = static_cast<size_t>(config.sfu.max_participants);
+  options.room.defaults.max_participants = static_cast<uint32_t>(config.sfu.max_participants);
+  options.room.defaults.empty_timeout = static_cast<uint32_t>(config.sfu.empty_timeout);
+  options.room.defaults.departure_timeout = static_cast<uint32_t>(config.sfu.departure_timeout);
+  options.room.token_refresh_interval =
+      std::chrono::milliseconds(config.sfu.token_refresh_interval_ms);
+  options.room.connection_quality_interval =
+      std::chrono::milliseconds(config.sfu.connection_quality_interval_ms);
   options.max_joins_per_second = config.sfu.max_joins_per_second;
   livekit::WebhookSenderOptions hooks;
   hooks.urls = config.sfu.webhook_urls;

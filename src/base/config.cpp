@@ -65,7 +65,11 @@ void read_sfu(const YAML::Node& node, SfuConfig& out) {
                                  "auto_create_rooms",
                                  "max_participants",
                                  "max_joins_per_second",
-                                 "webhook_urls"};
+                                 "webhook_urls",
+                                 "empty_timeout",
+                                 "departure_timeout",
+                                 "token_refresh_interval_ms",
+                                 "connection_quality_interval_ms"};
   for (const auto& kv : node) {
     auto key = kv.first.as<std::string>();
     bool known = false;
@@ -83,6 +87,10 @@ void read_sfu(const YAML::Node& node, SfuConfig& out) {
   read(node, "max_participants", out.max_participants);
   read(node, "max_joins_per_second", out.max_joins_per_second);
   read(node, "webhook_urls", out.webhook_urls);
+  read(node, "empty_timeout", out.empty_timeout);
+  read(node, "departure_timeout", out.departure_timeout);
+  read(node, "token_refresh_interval_ms", out.token_refresh_interval_ms);
+  read(node, "connection_quality_interval_ms", out.connection_quality_interval_ms);
 }
 
 void read_rate(const YAML::Node& node, const char* key, RateLimit& out) {
@@ -221,6 +229,13 @@ void validate_config(const Config& c) {
     throw std::runtime_error("config: sfu.workers must be between 0 and 256");
   if (c.sfu.max_participants < 0)
     throw std::runtime_error("config: sfu.max_participants must not be negative");
+  if (c.sfu.empty_timeout < 0 || c.sfu.departure_timeout < 0)
+    throw std::runtime_error(
+        "config: sfu.empty_timeout and sfu.departure_timeout must not be negative");
+  if (c.sfu.token_refresh_interval_ms < 100 || c.sfu.connection_quality_interval_ms < 100)
+    throw std::runtime_error(
+        "config: sfu.token_refresh_interval_ms and sfu.connection_quality_interval_ms must be at "
+        "least 100");
   if (c.rtc_auth.token_lifetime_s < 30 || c.rtc_auth.token_lifetime_s > 86400)
     throw std::runtime_error("config: rtc_auth.token_lifetime_s must be between 30 and 86400");
   const auto& skip = c.rtc_auth.insecure_skip_verify_tls;

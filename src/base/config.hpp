@@ -48,8 +48,17 @@ struct SfuConfig {
   std::vector<std::string> node_ips;
   int workers = 0;  // media threads; 0: one per core
   bool auto_create_rooms = true;
-  int max_participants = 0;  // per room; 0: no limit
+  int max_participants = 0;  // per room; 0: no limit (CreateRoom may set one per room)
+  // Rooms close when nobody joined them for empty_timeout seconds, or
+  // departure_timeout seconds after their last participant left (LiveKit's
+  // defaults; CreateRoom may set others per room).
+  int empty_timeout = 300;
+  int departure_timeout = 20;
   double max_joins_per_second = 50;
+  // Refreshed access tokens are sent at join and then at this interval.
+  int64_t token_refresh_interval_ms = 5 * 60 * 1000;
+  // ConnectionQualityUpdate to every participant at this interval.
+  int64_t connection_quality_interval_ms = 5000;
   // Webhook receivers (LiveKit's signed WebhookEvent POSTs).
   std::vector<std::string> webhook_urls;
 };

@@ -120,10 +120,11 @@ net::Response RoomService::call(const std::string& method, const net::Request& r
       decode(request, in);
       require(grant && grant->room_create, "the token does not grant roomCreate");
       if (in.name().empty()) throw TwirpFailure{"invalid_argument", "name is required"};
-      // An existing room is returned as it is, as LiveKit does.
-      auto room = signal_.room(in.name(), true);
-      auto info = signal_.on_room(room, [](SignalRoom& r) { return r.info(); });
-      log::get("sfu")->info("msg=\"room created\" room={} by={}", in.name(), claims.api_key);
+      // As LiveKit: an existing room is returned, with the settings given
+      // (timeouts, max_participants, metadata) applied to it.
+      auto info = signal_.create_room(in);
+      log::get("sfu")->info("msg=\"CreateRoom\" room={} sid={} by={}", in.name(), info.sid(),
+                            claims.api_key);
       return encode(request, info);
     }
     if (method == "ListRooms") {
@@ -190,9 +191,6 @@ net::Response RoomService::call(const std::string& method, const net::Request& r
       lk::UpdateParticipantRequest in;
       decode(request, in);
       require_admin(claims, in.room());
-      // Refused rather than ignored: an admin revoking publish must know it did not apply.
-      if (in.has_permission())
-        throw TwirpFailure{"unimplemented", "changing permissions is not supported"};
       auto room = find_room(in.room());
       // As LiveKit: empty name or metadata means "unchanged".
       std::optional<std::string> name, metadata;
@@ -200,10 +198,37 @@ net::Response RoomService::call(const std::string& method, const net::Request& r
       if (!in.metadata().empty()) metadata = in.metadata();
       std::map<std::string, std::string> attributes(in.attributes().begin(), in.attributes().end());
       auto p = signal_.on_room(room, [&](SignalRoom& r) {
-        return r.update_participant(in.identity(), name, metadata, attributes);
+        auto info = r.update_participant(in.identity(), name, metadata, attributes);
+        if (info && in.has_permission()) info = r.set_permission(in.identity(), in.permission());
+        return info;
       });
       if (!p) throw TwirpFailure{"not_found", "participant not found"};
       return encode(request, *p);
+    }
+    if (method == "UpdateSubscriptions") {
+      lk::UpdateSubscriptionsRequest in;
+      decode(request, in);
+      require_admin(claims, in.room());
+      auto room = find_room(in.room());
+      std::vector<std::string> track_sids(in.track_sids().begin(), in.track_sids().end());
+      for (const auto& tracks : in.participant_tracks())
+        track_sids.insert(track_sids.end(), tracks.track_sids().begin(), tracks.track_sids().end());
+      if (!signal_.on_room(room, [&](SignalRoom& r) {
+            return r.update_subscriptions(in.identity(), track_sids, in.subscribe());
+          }))
+        throw TwirpFailure{"not_found", "participant not found"};
+      return encode(request, lk::UpdateSubscriptionsResponse());
+    }
+    if (method == "UpdateRoomMetadata") {
+      lk::UpdateRoomMetadataRequest in;
+      decode(request, in);
+      require_admin(claims, in.room());
+      auto room = find_room(in.room());
+      auto info = signal_.on_room(room, [&](SignalRoom& r) {
+        r.set_metadata(in.metadata());
+        return r.info();
+      });
+      return encode(request, info);
     }
     if (method == "SendData") {
       lk::SendDataRequest in;
@@ -225,7 +250,7 @@ net::Response RoomService::call(const std::string& method, const net::Request& r
       signal_.on_room(room, [&](SignalRoom& r) { r.send_server_data(packet); });
       return encode(request, lk::SendDataResponse());
     }
-    if (method == "UpdateSubscriptions" || method == "UpdateRoomMetadata")
+    if (method == "ForwardParticipant" || method == "MoveParticipant" || method == "PerformRpc")
       throw TwirpFailure{"unimplemented", method + " is not supported"};
     throw TwirpFailure{"bad_route", "no such method: livekit.RoomService/" + method};
   } catch (const TwirpFailure& failure) {

@@ -18,6 +18,8 @@ int64_t now_ms() {
       .count();
 }
 
+using SteadyClock = std::chrono::steady_clock;
+
 const char* source_name(lk::TrackSource source) {
   switch (source) {
     case lk::CAMERA:
@@ -50,6 +52,15 @@ lk::ParticipantPermission permission_of(const VideoGrant& grant) {
   return permission;
 }
 
+std::vector<std::string> source_names(const google::protobuf::RepeatedField<int>& sources) {
+  std::vector<std::string> names;
+  for (int source : sources) {
+    const char* name = source_name(static_cast<lk::TrackSource>(source));
+    if (std::string_view(name) != "unknown") names.emplace_back(name);
+  }
+  return names;
+}
+
 // The simulcast rid of a layer as livekit-client names them (q, h, f).
 std::string rid_of(lk::VideoQuality quality) {
   switch (quality) {
@@ -65,20 +76,166 @@ std::string rid_of(lk::VideoQuality quality) {
 }  // namespace
 
 SignalRoom::SignalRoom(std::string name, media::MediaServer& media, size_t worker,
-                       RoomEvents events)
-    : events_(std::move(events)) {
+                       RoomEvents events, SignalRoomConfig config)
+    : events_(std::move(events)), config_(std::move(config)) {
   info_.set_sid(make_id("RM_"));
   info_.set_name(name);
-  info_.set_empty_timeout(300);
-  info_.set_departure_timeout(20);
+  info_.set_empty_timeout(config_.defaults.empty_timeout);
+  info_.set_departure_timeout(config_.defaults.departure_timeout);
+  info_.set_max_participants(config_.defaults.max_participants);
+  info_.set_metadata(config_.defaults.metadata);
+  max_participants_ = config_.defaults.max_participants;
   info_.set_creation_time(now_ms() / 1000);
   info_.set_creation_time_ms(now_ms());
+  created_ = SteadyClock::now();
+  last_quality_ = created_;
   room_ = std::make_unique<sfu::Room>(std::move(name), media, worker, *this);
   sif_trailer_ = make_id("");  // opaque to clients; we never inject frames
+  // The timers live on the room's worker.
+  if (loop().in_loop_thread()) {
+    start();
+  } else {
+    loop().post([this, alive = std::weak_ptr<bool>(alive_)] {
+      if (alive.lock()) start();
+    });
+  }
 }
 
 SignalRoom::~SignalRoom() {
+  if (tick_id_) loop().cancel(tick_id_);
   room_.reset();
+}
+
+void SignalRoom::start() {
+  if (started_ || closed_) return;
+  started_ = true;
+  // Fine enough for the shortest interval, at most once a second.
+  auto shortest = std::min(config_.token_refresh_interval, config_.connection_quality_interval);
+  auto period = std::clamp<std::chrono::milliseconds>(shortest / 4, std::chrono::milliseconds(50),
+                                                      std::chrono::milliseconds(1000));
+  tick_id_ = loop().every(period, [this, alive = std::weak_ptr<bool>(alive_)](auto) {
+    if (alive.lock()) tick(SteadyClock::now());
+  });
+  if (events_.room_started) events_.room_started(info_);
+}
+
+bool SignalRoom::admits(const std::string& identity) const {
+  std::lock_guard lock(snapshot_mutex_);
+  if (max_participants_ == 0 || identities_.count(identity)) return true;
+  return identities_.size() < max_participants_;
+}
+
+void SignalRoom::note_participants() {
+  uint32_t visible = 0;
+  std::set<std::string> identities;
+  for (const auto& [sid, p] : participants_) {
+    identities.insert(p.info.identity());
+    if (!p.grant.hidden) ++visible;
+  }
+  info_.set_num_participants(visible);
+  std::lock_guard lock(snapshot_mutex_);
+  identities_ = std::move(identities);
+}
+
+void SignalRoom::tick(SteadyClock::time_point now) {
+  if (closed_) return;
+  for (auto& [sid, p] : participants_)
+    if (now >= p.next_refresh) send_refresh_token(p);
+  if (now - last_quality_ >= config_.connection_quality_interval) {
+    last_quality_ = now;
+    send_connection_quality();
+  }
+  if (expired(now)) {
+    // The owner may keep it (a join is on its way); else it closes now.
+    if (!config_.on_expired || config_.on_expired(*this)) close(lk::ROOM_CLOSED);
+  }
+}
+
+bool SignalRoom::expired(SteadyClock::time_point now) const {
+  if (closed_ || !participants_.empty()) return false;
+  // As LiveKit: once someone has come and gone, the departure timeout;
+  // before anyone came, the empty timeout from the room's creation.
+  if (last_left_) return now - *last_left_ >= std::chrono::seconds(info_.departure_timeout());
+  return now - created_ >= std::chrono::seconds(info_.empty_timeout());
+}
+
+void SignalRoom::close(lk::DisconnectReason reason) {
+  if (closed_) return;
+  close_all(reason);
+  closed_ = true;
+  if (tick_id_) {
+    loop().cancel(tick_id_);
+    tick_id_ = 0;
+  }
+  if (started_ && events_.room_finished) events_.room_finished(info_);
+}
+
+void SignalRoom::apply(const lk::CreateRoomRequest& request) {
+  // As LiveKit's room allocator: only the values given replace ours.
+  if (request.empty_timeout() > 0) info_.set_empty_timeout(request.empty_timeout());
+  if (request.departure_timeout() > 0) info_.set_departure_timeout(request.departure_timeout());
+  if (request.max_participants() > 0) {
+    info_.set_max_participants(request.max_participants());
+    std::lock_guard lock(snapshot_mutex_);
+    max_participants_ = request.max_participants();
+  }
+  if (!request.metadata().empty() && request.metadata() != info_.metadata())
+    set_metadata(request.metadata());
+}
+
+void SignalRoom::set_metadata(const std::string& metadata) {
+  info_.set_metadata(metadata);
+  lk::SignalResponse response;
+  *response.mutable_room_update()->mutable_room() = info_;
+  for (auto& [sid, p] : participants_)
+    send(p, response);
+}
+
+void SignalRoom::send_refresh_token(Participant& p) {
+  p.next_refresh = SteadyClock::now() + config_.token_refresh_interval;
+  if (!config_.secrets || p.api_key.empty()) return;
+  auto secret = config_.secrets(p.api_key);
+  if (!secret) return;  // the key is gone: the client keeps the token it has
+  AccessClaims claims;
+  claims.api_key = p.api_key;
+  claims.identity = p.info.identity();
+  claims.name = p.info.name();
+  claims.metadata = p.info.metadata();
+  claims.video = p.grant;
+  // LiveKit's refreshed tokens are valid 10 min (and refreshed every 5).
+  int64_t lifetime = std::max<int64_t>(
+      600,
+      2 * std::chrono::duration_cast<std::chrono::seconds>(config_.token_refresh_interval).count());
+  int64_t now = now_ms() / 1000;
+  claims.not_before = now;
+  claims.expires = now + lifetime;
+  lk::SignalResponse response;
+  response.set_refresh_token(mint_token(claims, *secret));
+  send(p, response);
+}
+
+void SignalRoom::send_connection_quality() {
+  std::map<std::string, QualityResult> results;
+  for (auto& [sid, p] : participants_) {
+    bool expects_media = false;
+    for (const auto& track : p.info.tracks())
+      expects_media |= !track.muted();
+    auto stats = room_->connection_stats(sid);
+    results[sid] = stats ? p.quality.update(*stats, expects_media) : p.quality.current();
+  }
+  for (auto& [sid, p] : participants_) {
+    lk::SignalResponse response;
+    auto& update = *response.mutable_connection_quality();
+    // Itself and everyone it can see.
+    for (const auto& [other_sid, other] : participants_) {
+      if (other_sid != sid && other.grant.hidden) continue;
+      auto& info = *update.add_updates();
+      info.set_participant_sid(other_sid);
+      info.set_quality(results[other_sid].quality);
+      info.set_score(results[other_sid].mos);
+    }
+    send(p, response);
+  }
 }
 
 void SignalRoom::send(Participant& p, const lk::SignalResponse& response) {
@@ -113,9 +270,10 @@ std::string SignalRoom::join(const JoinParameters& parameters,
     if (old->socket) old->socket->close(1000, "duplicate identity");
     leave_participant_now(old->info.sid(), lk::DUPLICATE_IDENTITY);
   }
-  bool first = participants_.empty();
+  last_left_.reset();
   Participant p;
   p.grant = parameters.grant;
+  p.api_key = parameters.api_key;
   p.auto_subscribe = parameters.auto_subscribe;
   p.socket = std::move(socket);
   p.info.set_sid(make_id("PA_"));
@@ -150,20 +308,18 @@ std::string SignalRoom::join(const JoinParameters& parameters,
   join.mutable_client_configuration()->set_resume_connection(lk::DISABLED);
   join.set_sif_trailer(sif_trailer_);
   auto [it, inserted] = participants_.emplace(sid, std::move(p));
+  note_participants();
   send(it->second, response);
 
   sfu::ParticipantOptions options;
   options.can_subscribe = it->second.grant.may_subscribe();
+  options.auto_subscribe = it->second.auto_subscribe;
   room_->add_participant(sid, options);
-  if (!it->second.auto_subscribe) {
-    // add_participant subscribed it to what flows; LiveKit's auto_subscribe=0
-    // means the client picks: undo.
-    for (const auto& [owner, track] : room_->started_tracks())
-      room_->subscribe(sid, track, false);
-  }
-  if (first && events_.room_started) events_.room_started(info_);
   if (events_.participant_joined) events_.participant_joined(info_, it->second.info);
   broadcast_update(it->second);
+  // As LiveKit, a fresh token at once (the client's may be about to expire),
+  // then every token_refresh_interval.
+  send_refresh_token(it->second);
   return sid;
 }
 
@@ -290,6 +446,15 @@ void SignalRoom::handle_add_track(Participant& p, const lk::AddTrackRequest& req
   announced.muted = request.muted();
   announced.encrypted = request.encryption() != lk::Encryption::NONE;
   announced.rids = video ? rids : std::vector<std::string>{};
+  // The codec the client asked for leads our answer, as LiveKit's does:
+  // livekit-client no longer reorders its offer. Audio: RED unless disabled.
+  if (video && request.simulcast_codecs_size() > 0) {
+    std::string codec = request.simulcast_codecs(0).codec();
+    if (auto slash = codec.find('/'); slash != std::string::npos) codec = codec.substr(slash + 1);
+    announced.codec = codec;
+  } else if (!video) {
+    announced.codec = request.disable_red() || announced.encrypted ? "opus" : "red";
+  }
   room_->announce_track(p.info.sid(), announced);
   p.pending[request.cid()] = track;
   lk::SignalResponse response;
@@ -356,21 +521,30 @@ void SignalRoom::handle_track_settings(Participant& p, const lk::UpdateTrackSett
     if (request.disabled()) {
       layer = -1;
     } else {
-      // The layers the publisher announced, low to high: the smallest that
-      // covers the rendered size, else the quality asked for.
+      // Of the layers the publisher announced, the smallest that covers the
+      // rendered size, else the largest; else the quality asked for. Layers
+      // are named by quality (LOW 0, MEDIUM 1, HIGH 2), the SFU's layer index:
+      // simulcast lists them low to high, SVC (VP9) high to low.
       const lk::TrackInfo* track = nullptr;
       for (auto& [sid, owner] : participants_)
         for (const auto& t : owner.info.tracks())
           if (t.sid() == track_sid) track = &t;
       if (track && request.width() > 0 && track->layers_size() > 0) {
-        layer = track->layers_size() - 1;
-        for (int i = 0; i < track->layers_size(); ++i) {
-          if (track->layers(i).width() >= request.width() &&
-              track->layers(i).height() >= request.height()) {
-            layer = i;
-            break;
+        int covering = -1, largest = -1;
+        uint32_t covering_width = UINT32_MAX, largest_width = 0;
+        for (const auto& l : track->layers()) {
+          const int quality = std::min<int>(l.quality(), 2);
+          if (l.width() >= request.width() && l.height() >= request.height() &&
+              l.width() < covering_width) {
+            covering = quality;
+            covering_width = l.width();
+          }
+          if (l.width() >= largest_width) {
+            largest = quality;
+            largest_width = l.width();
           }
         }
+        layer = covering >= 0 ? covering : largest;
       } else {
         layer = request.quality() == lk::LOW ? 0 : request.quality() == lk::MEDIUM ? 1 : 2;
       }
@@ -395,6 +569,8 @@ void SignalRoom::handle_metadata(Participant& p, const lk::UpdateParticipantMeta
   }
   bump(p);
   broadcast_update(p);
+  // Name and metadata are claims of its token.
+  if (!request.name().empty() || !request.metadata().empty()) send_refresh_token(p);
 }
 
 void SignalRoom::refuse(Participant& p, uint32_t request_id, lk::RequestResponse::Reason reason,
@@ -424,6 +600,8 @@ void SignalRoom::leave_participant_now(const std::string& sid, lk::DisconnectRea
   if (it == participants_.end()) return;
   Participant p = std::move(it->second);
   participants_.erase(it);
+  note_participants();
+  if (participants_.empty()) last_left_ = SteadyClock::now();
   room_->remove_participant(sid);
   p.info.set_state(lk::ParticipantInfo::DISCONNECTED);
   p.info.set_disconnect_reason(reason);
@@ -437,7 +615,7 @@ void SignalRoom::leave_participant_now(const std::string& sid, lk::DisconnectRea
   for (const auto& track : p.info.tracks())
     if (events_.track_unpublished) events_.track_unpublished(info_, p.info, track);
   if (events_.participant_left) events_.participant_left(info_, p.info, aborted);
-  if (participants_.empty() && events_.room_finished) events_.room_finished(info_);
+  // room_finished waits for the room to close (departure timeout, DeleteRoom).
 }
 
 SignalRoom::Participant* SignalRoom::find_by_identity(const std::string& identity) {
@@ -513,6 +691,98 @@ std::optional<lk::ParticipantInfo> SignalRoom::update_participant(
   }
   bump(*p);
   broadcast_update(*p);
+  if (name || metadata) send_refresh_token(*p);
+  return p->info;
+}
+
+void SignalRoom::unpublish(Participant& p, const std::string& track_sid) {
+  room_->unpublish_track(p.info.sid(), track_sid);
+  auto& tracks = *p.info.mutable_tracks();
+  for (int i = 0; i < tracks.size(); ++i) {
+    if (tracks[i].sid() != track_sid) continue;
+    lk::TrackInfo track = tracks[i];
+    tracks.DeleteSubrange(i, 1);
+    if (events_.track_unpublished) events_.track_unpublished(info_, p.info, track);
+    break;
+  }
+  for (auto it = p.pending.begin(); it != p.pending.end();) {
+    it = it->second.sid() == track_sid ? p.pending.erase(it) : std::next(it);
+  }
+  p.info.set_is_publisher(p.info.tracks_size() > 0);
+  // The publisher's client stops sending it (LocalTrackUnpublished).
+  lk::SignalResponse response;
+  response.mutable_track_unpublished()->set_track_sid(track_sid);
+  send(p, response);
+}
+
+bool SignalRoom::update_subscriptions(const std::string& identity,
+                                      const std::vector<std::string>& track_sids, bool subscribe) {
+  Participant* p = find_by_identity(identity);
+  if (!p) return false;
+  if (!p->grant.may_subscribe()) return true;  // as LiveKit: nothing to do
+  for (const auto& track_sid : track_sids)
+    room_->subscribe(p->info.sid(), track_sid, subscribe);
+  return true;
+}
+
+std::optional<lk::ParticipantInfo> SignalRoom::set_permission(
+    const std::string& identity, const lk::ParticipantPermission& permission) {
+  Participant* p = find_by_identity(identity);
+  if (!p) return std::nullopt;
+  // LiveKit's VideoGrant.UpdateFromPermission.
+  VideoGrant grant = p->grant;
+  grant.can_publish = permission.can_publish();
+  grant.can_publish_data = permission.can_publish_data();
+  grant.can_subscribe = permission.can_subscribe();
+  grant.can_update_own_metadata = permission.can_update_metadata();
+  grant.can_publish_sources = source_names(permission.can_publish_sources());
+  grant.hidden = permission.hidden();
+  grant.recorder = permission.recorder();
+  if (permission_of(grant).SerializeAsString() == permission_of(p->grant).SerializeAsString())
+    return p->info;  // nothing changes
+  bool could_subscribe = p->grant.may_subscribe();
+  bool was_hidden = p->grant.hidden;
+  p->grant = grant;
+  *p->info.mutable_permission() = permission_of(grant);
+  const std::string sid = p->info.sid();
+  log::get("sfu")->info(
+      "msg=\"permission changed\" room={} identity={} publish={} subscribe={} data={}",
+      info_.name(), identity, grant.may_publish(), grant.may_subscribe(), grant.may_publish_data());
+
+  // Tracks it may no longer publish are unpublished, pending ones too.
+  std::vector<std::string> revoked;
+  for (const auto& track : p->info.tracks())
+    if (!grant.may_publish_source(source_name(track.source()))) revoked.push_back(track.sid());
+  for (const auto& [cid, track] : p->pending)
+    if (!grant.may_publish_source(source_name(track.source()))) revoked.push_back(track.sid());
+  for (const auto& track_sid : revoked)
+    unpublish(*p, track_sid);
+
+  // Subscriptions follow canSubscribe.
+  if (could_subscribe != grant.may_subscribe()) {
+    // Joined without it: the subscriber connection opens now.
+    if (grant.may_subscribe()) room_->enable_subscriber(sid);
+    for (const auto& [owner, track_sid] : room_->started_tracks()) {
+      if (owner == sid) continue;
+      if (!grant.may_subscribe())
+        room_->subscribe(sid, track_sid, false);
+      else if (p->auto_subscribe)
+        room_->subscribe(sid, track_sid, true);
+    }
+  }
+  bump(*p);
+  if (grant.hidden && !was_hidden) {
+    // Hidden from now on: the others see it go (as if it had left).
+    lk::SignalResponse gone;
+    auto& info = *gone.mutable_update()->add_participants();
+    info = p->info;
+    info.set_state(lk::ParticipantInfo::DISCONNECTED);
+    for (auto& [other_sid, other] : participants_)
+      if (other_sid != sid) send(other, gone);
+    bump(*p);
+  }
+  broadcast_update(*p);  // the participant too: its client reads its new permission
+  send_refresh_token(*p);
   return p->info;
 }
 

@@ -37,25 +37,57 @@ std::shared_ptr<SignalRoom> on_worker(SignalRoom* room) {
   });
 }
 
-// The signal socket as the room sees it. It notes the ids of the subscriber
-// offers sent, in order, so that an answer without an id (id 0: the Rust SDK,
-// hence @livekit/rtc-node, and clients before offer ids) can be matched to the
-// offer it answers: clients answer server offers one by one, in order.
+std::string to_json(const google::protobuf::Message& message) {
+  std::string out;
+  // protojson's defaults, as LiveKit writes it: lowerCamelCase names, enum
+  // names, 64-bit integers as strings, default values left out.
+  (void)google::protobuf::util::MessageToJsonString(message, &out);
+  return out;
+}
+
+// The signal socket as the room sees it (the room sends protobuf bytes).
+// It notes the ids of the subscriber offers sent, in order, so that an answer
+// without an id (id 0: the Rust SDK, hence @livekit/rtc-node, and clients
+// before offer ids) can be matched to the offer it answers: clients answer
+// server offers one by one, in order. For a client that speaks protojson it
+// re-encodes every response as a JSON text frame.
 class OfferTrackingSocket : public net::WebSocket {
  public:
   explicit OfferTrackingSocket(std::shared_ptr<net::WebSocket> inner) : inner_(std::move(inner)) {}
 
   void send_binary(std::string bytes) override {
+    bool json = json_.load();
     // Field 3 (offer), length-delimited: the tag byte 0x1a leads the message.
-    if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) == 0x1a) {
-      lk::SignalResponse response;
-      if (response.ParseFromString(bytes) && response.has_offer()) {
-        std::lock_guard lock(mutex_);
-        offers_.push_back(response.offer().id());
-        if (offers_.size() > 64) offers_.pop_front();
-      }
+    bool offer = !bytes.empty() && static_cast<uint8_t>(bytes[0]) == 0x1a;
+    if (!offer && !json) {
+      inner_->send_binary(std::move(bytes));
+      return;
     }
-    inner_->send_binary(std::move(bytes));
+    lk::SignalResponse response;
+    if (!response.ParseFromString(bytes)) {
+      inner_->send_binary(std::move(bytes));
+      return;
+    }
+    if (response.has_offer()) {
+      std::lock_guard lock(mutex_);
+      offers_.push_back(response.offer().id());
+      if (offers_.size() > 64) offers_.pop_front();
+    }
+    if (json) {
+      inner_->send_text(to_json(response));
+    } else {
+      inner_->send_binary(std::move(bytes));
+    }
+  }
+  // Text frames from the client switch replies to JSON, binary ones back.
+  void set_json(bool json) { json_.store(json); }
+  // A response in the given encoding, whatever the mode (refusals answer in
+  // the encoding of the frame they refuse).
+  void send_as(const lk::SignalResponse& response, bool json) {
+    if (json)
+      inner_->send_text(to_json(response));
+    else
+      inner_->send_binary(response.SerializeAsString());
   }
   void send_text(std::string text) override { inner_->send_text(std::move(text)); }
   void close(uint16_t code, std::string reason) override { inner_->close(code, std::move(reason)); }
@@ -72,6 +104,7 @@ class OfferTrackingSocket : public net::WebSocket {
 
  private:
   std::shared_ptr<net::WebSocket> inner_;
+  std::atomic<bool> json_{false};
   std::mutex mutex_;
   std::deque<uint32_t> offers_;
 };
@@ -91,7 +124,10 @@ struct SignalService::Session : std::enable_shared_from_this<Session> {
 };
 
 SignalService::SignalService(SignalServiceOptions options, media::MediaServer& media)
-    : options_(std::move(options)), media_(media), join_tokens_(options_.max_joins_per_second) {}
+    : options_(std::move(options)), media_(media), join_tokens_(options_.max_joins_per_second) {
+  if (!options_.room.secrets) options_.room.secrets = options_.secrets;
+  options_.room.on_expired = [this](SignalRoom& room) { return forget_expired(room); };
+}
 
 SignalService::~SignalService() {
   shutdown();
@@ -152,9 +188,43 @@ std::shared_ptr<SignalRoom> SignalService::room_locked(const std::string& name, 
   if (auto it = rooms_.find(name); it != rooms_.end()) return it->second;
   if (!create) return nullptr;
   size_t worker = next_worker_++ % media_.worker_count();
-  auto room = on_worker(new SignalRoom(name, media_, worker, options_.events));
+  auto room = on_worker(new SignalRoom(name, media_, worker, options_.events, options_.room));
   rooms_[name] = room;
+  log::get("sfu")->info("msg=\"room created\" room={} sid={}", name, room->info().sid());
   return room;
+}
+
+lk::Room SignalService::create_room(const lk::CreateRoomRequest& request) {
+  // A room whose timeout passed a moment ago is closed: take a new one.
+  for (int attempt = 0;; ++attempt) {
+    auto room = this->room(request.name(), true);
+    auto info = on_room(room, [&](SignalRoom& r) -> std::optional<lk::Room> {
+      if (r.closed()) return std::nullopt;
+      r.apply(request);
+      return r.info();
+    });
+    if (info || attempt == 3) return info.value_or(lk::Room());
+  }
+}
+
+bool SignalService::forget_expired(SignalRoom& room) {
+  std::shared_ptr<SignalRoom> keep;
+  {
+    std::lock_guard lock(mutex_);
+    const std::string& name = room.info().name();
+    if (pending_joins_.count(name)) return false;  // a join is on its way: it stays
+    auto it = rooms_.find(name);
+    if (it != rooms_.end() && it->second.get() == &room) {
+      keep = std::move(it->second);
+      rooms_.erase(it);
+    }
+  }
+  log::get("sfu")->info("msg=\"room closed\" room={} sid={} reason=timeout", room.info().name(),
+                        room.info().sid());
+  // The map may have held the last reference: release it after the caller
+  // (the room's own timer) has returned.
+  if (keep) room.loop().post([keep] {});
+  return true;
 }
 
 std::shared_ptr<SignalRoom> SignalService::claim_for_join(const std::string& name, bool create) {
@@ -187,15 +257,8 @@ bool SignalService::delete_room(const std::string& name) {
     room = std::move(it->second);
     rooms_.erase(it);
   }
-  room->loop().post([room] { room->close_all(lk::ROOM_DELETED); });
+  room->loop().post([room] { room->close(lk::ROOM_DELETED); });
   return true;
-}
-
-void SignalService::forget_if_empty(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  auto it = rooms_.find(name);
-  // Checked on the worker by the caller; a join on its way there keeps it.
-  if (it != rooms_.end() && it->second->empty() && !pending_joins_.count(name)) rooms_.erase(it);
 }
 
 void SignalService::shutdown() {
@@ -208,7 +271,7 @@ void SignalService::shutdown() {
     std::promise<void> done;
     auto future = done.get_future();
     room->loop().post([&] {
-      room->close_all(lk::SERVER_SHUTDOWN);
+      room->close(lk::SERVER_SHUTDOWN);
       done.set_value();
     });
     future.wait_for(std::chrono::seconds(2));
@@ -248,16 +311,26 @@ net::UpgradeDecision SignalService::upgrade(net::Request& request) {
   // The room is created only once the WebSocket is open: a refused (503) or
   // abandoned handshake must not leave an empty room behind.
   std::string room_name = verified.claims.video->room;
-  if (!options_.auto_create_rooms && !room(room_name, false))
+  auto existing = room(room_name, false);
+  if (!options_.auto_create_rooms && !existing)
     return net::UpgradeDecision::refuse(plain(404, "requested room does not exist"));
+  if (existing && !existing->admits(verified.claims.identity)) {
+    // LiveKit refuses before the upgrade, with rtc.ErrMaxParticipantsExceeded.
+    log::get("sfu")->info(
+        "msg=\"signal connection refused\" status=500 reason=\"room full\" room={} remote={}",
+        room_name, request.remote_address);
+    return net::UpgradeDecision::refuse(plain(500, "room has exceeded its max participants"));
+  }
   if (!take_join_slot()) {
-    log::get("sfu")->info("msg=\"signal connection refused\" status=503 reason=\"join rate\" remote={}",
-                          request.remote_address);
+    log::get("sfu")->info(
+        "msg=\"signal connection refused\" status=503 reason=\"join rate\" remote={}",
+        request.remote_address);
     return net::UpgradeDecision::refuse(plain(503, "too many joins: try again shortly"));
   }
 
   auto session = std::make_shared<Session>();
   JoinParameters& p = session->parameters;
+  p.api_key = verified.claims.api_key;
   p.identity = verified.claims.identity;
   p.name = verified.claims.name;
   p.metadata = verified.claims.metadata;
@@ -271,95 +344,109 @@ net::UpgradeDecision SignalService::upgrade(net::Request& request) {
     }
   }
   session->reconnect = truthy(request.query_param("reconnect"), false);
-  size_t max_participants = options_.max_participants;
 
-  return net::UpgradeDecision::accept(
-      [this, session, max_participants,
-       room_name = std::move(room_name)](std::shared_ptr<net::WebSocket> raw_socket) {
-        session->socket = std::make_shared<OfferTrackingSocket>(std::move(raw_socket));
-        std::shared_ptr<net::WebSocket> socket = session->socket;
-        session->room = claim_for_join(room_name, options_.auto_create_rooms);
-        if (!session->room) {
-          // Deleted between the handshake and now (rooms are not auto-created).
-          lk::SignalResponse response;
-          response.mutable_leave()->set_reason(lk::ROOM_DELETED);
-          socket->send_binary(response.SerializeAsString());
-          socket->close(1000, "requested room does not exist");
-          net::WebSocketHandler handler;
-          handler.on_message = [](std::string_view, bool) {};
-          handler.on_close = [](uint16_t) {};
-          return handler;
-        }
-        auto room = session->room;
-        room->loop().post([this, session, socket, max_participants, room_name] {
-          SignalRoom& room = *session->room;
-          struct Release {
-            SignalService* service;
-            std::string name;
-            ~Release() { service->release_join(name); }
-          } release{this, room_name};
-          if (session->reconnect) {
-            // No resume: tell the client to rejoin in full.
-            lk::SignalResponse response;
-            response.mutable_leave()->set_reason(lk::STATE_MISMATCH);
-            response.mutable_leave()->set_action(lk::LeaveRequest::RECONNECT);
-            socket->send_binary(response.SerializeAsString());
-            socket->close(1000, "resume not supported");
-            session->left = true;
-            return;
-          }
-          if (max_participants && room.participant_count() >= max_participants &&
-              !room.participant(session->parameters.identity)) {
-            lk::SignalResponse response;
-            response.mutable_leave()->set_reason(lk::JOIN_FAILURE);
-            socket->send_binary(response.SerializeAsString());
-            socket->close(1000, "room is full");
-            session->left = true;
-            return;
-          }
-          session->sid = room.join(session->parameters, socket);
-          log::get("sfu")->info("msg=\"joined\" room={} identity={} sid={}", room.info().name(),
-                                session->parameters.identity, session->sid);
-        });
-        net::WebSocketHandler handler;
-        handler.on_message = [session](std::string_view payload, bool binary) {
-          auto request = std::make_shared<lk::SignalRequest>();
-          bool ok;
-          if (binary) {
-            ok = request->ParseFromArray(payload.data(), static_cast<int>(payload.size()));
-          } else {
-            google::protobuf::util::JsonParseOptions options;
-            options.ignore_unknown_fields = true;
-            ok = google::protobuf::util::JsonStringToMessage(std::string(payload), request.get(),
-                                                             options)
-                     .ok();
-          }
-          if (!ok) {
-            log::get("sfu")->warn("msg=\"undecodable signal message dropped\" bytes={}",
-                                  payload.size());
-            return;
-          }
-          if (request->message_case() == lk::SignalRequest::kAnswer && request->answer().id() == 0)
-            request->mutable_answer()->set_id(session->socket->answered_offer_id());
-          session->room->loop().post([session, request] {
-            if (session->left || session->sid.empty()) return;
-            if (request->message_case() == lk::SignalRequest::kLeave) session->left = true;
-            session->room->handle(session->sid, *request);
-          });
-        };
-        handler.on_close = [this, session](uint16_t code) {
-          session->room->loop().post([this, session, code] {
-            if (!session->left && !session->sid.empty()) {
-              session->left = true;
-              session->room->leave(session->sid, true, lk::SIGNAL_CLOSE);
-              log::get("sfu")->info("msg=\"signal connection closed\" sid={} code={}", session->sid,
-                                    code);
-            }
-            if (session->room->empty()) forget_if_empty(session->room->info().name());
-          });
-        };
-        return handler;
+  return net::UpgradeDecision::accept([this, session, room_name = std::move(room_name)](
+                                          std::shared_ptr<net::WebSocket> raw_socket) {
+    session->socket = std::make_shared<OfferTrackingSocket>(std::move(raw_socket));
+    std::shared_ptr<net::WebSocket> socket = session->socket;
+    session->room = claim_for_join(room_name, options_.auto_create_rooms);
+    if (!session->room) {
+      // Deleted between the handshake and now (rooms are not auto-created).
+      lk::SignalResponse response;
+      response.mutable_leave()->set_reason(lk::ROOM_DELETED);
+      socket->send_binary(response.SerializeAsString());
+      socket->close(1000, "requested room does not exist");
+      net::WebSocketHandler handler;
+      handler.on_message = [](std::string_view, bool) {};
+      handler.on_close = [](uint16_t) {};
+      return handler;
+    }
+    auto room = session->room;
+    room->loop().post([this, session, socket, room_name] {
+      SignalRoom& room = *session->room;
+      struct Release {
+        SignalService* service;
+        std::string name;
+        ~Release() { service->release_join(name); }
+      } release{this, room_name};
+      if (session->reconnect) {
+        // No resume: tell the client to rejoin in full.
+        lk::SignalResponse response;
+        response.mutable_leave()->set_reason(lk::STATE_MISMATCH);
+        response.mutable_leave()->set_action(lk::LeaveRequest::RECONNECT);
+        socket->send_binary(response.SerializeAsString());
+        socket->close(1000, "resume not supported");
+        session->left = true;
+        return;
+      }
+      if (room.closed()) {
+        // Deleted (or closed by its timeout) while this join was on its way.
+        lk::SignalResponse response;
+        response.mutable_leave()->set_reason(lk::ROOM_DELETED);
+        socket->send_binary(response.SerializeAsString());
+        socket->close(1000, "room closed");
+        session->left = true;
+        return;
+      }
+      if (!room.admits(session->parameters.identity)) {
+        // Filled up between the handshake's check and now.
+        lk::SignalResponse response;
+        response.mutable_leave()->set_reason(lk::JOIN_FAILURE);
+        socket->send_binary(response.SerializeAsString());
+        socket->close(1000, "room has exceeded its max participants");
+        session->left = true;
+        return;
+      }
+      session->sid = room.join(session->parameters, socket);
+      log::get("sfu")->info("msg=\"joined\" room={} identity={} sid={}", room.info().name(),
+                            session->parameters.identity, session->sid);
+    });
+    net::WebSocketHandler handler;
+    handler.on_message = [session](std::string_view payload, bool binary) {
+      auto request = std::make_shared<lk::SignalRequest>();
+      bool ok;
+      if (binary) {
+        ok = request->ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+      } else {
+        google::protobuf::util::JsonParseOptions options;
+        options.ignore_unknown_fields = true;
+        ok = google::protobuf::util::JsonStringToMessage(std::string(payload), request.get(),
+                                                         options)
+                 .ok();
+      }
+      if (!ok) {
+        log::get("sfu")->warn("msg=\"undecodable signal message refused\" bytes={} text={}",
+                              payload.size(), !binary);
+        // Refused in the frame's own encoding; the session stays.
+        lk::SignalResponse refusal;
+        refusal.mutable_request_response()->set_reason(lk::RequestResponse::INVALID_REQUEST);
+        refusal.mutable_request_response()->set_message(
+            binary ? "undecodable SignalRequest" : "invalid JSON for a SignalRequest");
+        session->socket->send_as(refusal, !binary);
+        return;
+      }
+      // As LiveKit's WSSignalConnection: answer in the client's encoding.
+      session->socket->set_json(!binary);
+      if (request->message_case() == lk::SignalRequest::kAnswer && request->answer().id() == 0)
+        request->mutable_answer()->set_id(session->socket->answered_offer_id());
+      session->room->loop().post([session, request] {
+        if (session->left || session->sid.empty()) return;
+        if (request->message_case() == lk::SignalRequest::kLeave) session->left = true;
+        session->room->handle(session->sid, *request);
       });
+    };
+    handler.on_close = [session](uint16_t code) {
+      session->room->loop().post([session, code] {
+        if (!session->left && !session->sid.empty()) {
+          session->left = true;
+          session->room->leave(session->sid, true, lk::SIGNAL_CLOSE);
+          log::get("sfu")->info("msg=\"signal connection closed\" sid={} code={}", session->sid,
+                                code);
+        }
+      });
+    };
+    return handler;
+  });
 }
 
 }  // namespace atrium::livekit

@@ -2,8 +2,11 @@
 // The SFU's LiveKit-facing HTTP side: WebSocket signalling at <prefix>/rtc
 // (the two-PeerConnection mode), <prefix>/rtc/validate, and the /rtc/v1 paths
 // answered with a plain 404 so that current livekit-client and rtc-node fall
-// back to /rtc. Rooms are created on first join (unless disabled) and kept on
-// one media worker each, chosen round robin.
+// back to /rtc. Rooms are created on first join (unless disabled) or by
+// CreateRoom and kept on one media worker each, chosen round robin; a room
+// closes (room_finished) when its empty or departure timeout passes, or when
+// deleted. Text (protojson) frames from a client switch its replies to JSON
+// text frames, binary frames back to protobuf, as LiveKit's WSSignalConnection.
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -24,7 +27,9 @@ namespace atrium::livekit {
 struct SignalServiceOptions {
   SecretLookup secrets;  // API key -> secret
   bool auto_create_rooms = true;
-  size_t max_participants = 0;  // per room; 0 = no limit
+  // New rooms' settings (CreateRoom overrides them per room), intervals; its
+  // secrets default to `secrets` above.
+  SignalRoomConfig room;
   // Joins accepted per second over all rooms before new ones get 503.
   double max_joins_per_second = 50;
   RoomEvents events;
@@ -40,6 +45,9 @@ class SignalService {
 
   // The room, created when asked to; nullptr if absent (and not created).
   std::shared_ptr<SignalRoom> room(const std::string& name, bool create);
+  // CreateRoom: the room (created, or the existing one with the request's
+  // settings applied) as it is now.
+  ::livekit::Room create_room(const ::livekit::CreateRoomRequest& request);
   std::vector<std::shared_ptr<SignalRoom>> rooms() const;
   // Closes the room's participants and forgets it.
   bool delete_room(const std::string& name);
@@ -62,11 +70,12 @@ class SignalService {
   // room() with mutex_ held.
   std::shared_ptr<SignalRoom> room_locked(const std::string& name, bool create);
   // room(name, create) for a join about to be posted to the room's worker:
-  // counted as pending until release_join(), so that forget_if_empty() does
+  // counted as pending until release_join(), so that forget_expired() does
   // not drop the room under it (the join would land in a forgotten room).
   std::shared_ptr<SignalRoom> claim_for_join(const std::string& name, bool create);
   void release_join(const std::string& name);
-  void forget_if_empty(const std::string& name);
+  // SignalRoomConfig::on_expired: forgets the room unless a join is on its way.
+  bool forget_expired(SignalRoom& room);
 
   SignalServiceOptions options_;
   media::MediaServer& media_;

@@ -135,9 +135,20 @@ void Room::add_participant(const std::string& sid, const ParticipantOptions& opt
   p->speaker_key = next_speaker_key_++;
   Participant& participant = *p;
   participants_[sid] = std::move(p);
-  if (!options.can_subscribe) return;
   // The subscriber connection exists from the start: it carries the data
   // channels and every track this participant will receive.
+  if (options.can_subscribe) open_subscriber(participant);
+}
+
+void Room::enable_subscriber(const std::string& sid) {
+  auto it = participants_.find(sid);
+  if (it == participants_.end() || it->second->subscriber) return;
+  it->second->options.can_subscribe = true;
+  open_subscriber(*it->second);
+}
+
+void Room::open_subscriber(Participant& participant) {
+  const std::string& sid = participant.sid;
   media::WebRtcTransportConfig config;
   config.local_ufrag = random_string(8);
   config.local_password = random_string(24);
@@ -155,11 +166,13 @@ void Room::add_participant(const std::string& sid, const ParticipantOptions& opt
   offer.candidates = media_.candidates();
   offer.session_id = std::to_string(random_ssrc());
   offer.sections.push_back({.mid = "0", .kind = "application"});
-  // Tracks already flowing are offered with the first offer.
-  for (auto& [owner_sid, owner] : participants_) {
-    if (owner_sid == sid) continue;
-    for (auto& track : owner->tracks)
-      if (track->started) subscribe(sid, track->announced.sid, true);
+  // Tracks already flowing are offered with the first offer (auto-subscribe).
+  if (participant.options.auto_subscribe) {
+    for (auto& [owner_sid, owner] : participants_) {
+      if (owner_sid == sid) continue;
+      for (auto& track : owner->tracks)
+        if (track->started) subscribe(sid, track->announced.sid, true);
+    }
   }
   renegotiate(participant);
 }
@@ -492,6 +505,10 @@ void Room::subscribe(const std::string& subscriber_sid, const std::string& track
   section->codecs = track.announced.video
                         ? media::subscriber_video_codecs(track.codec.encoding)
                         : media::subscriber_audio_codecs(track.kind == Codec::kRed);
+  // Encrypted media passes exactly as published (as LiveKit does, no RED
+  // mapping): an encrypted RED track goes only to subscribers taking RED.
+  if (track.kind == Codec::kRed && track.announced.encrypted)
+    std::erase_if(section->codecs, [](const media::SdpCodec& c) { return c.encoding != "red"; });
   // H.264 profile and VP9 profile as published: the subscriber decodes what
   // the publisher encodes, so offer exactly that.
   if (track.announced.video && !track.codec.fmtp.empty() && track.kind != Codec::kVp8)

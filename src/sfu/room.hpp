@@ -72,6 +72,9 @@ class RoomObserver {
 
 struct ParticipantOptions {
   bool can_subscribe = true;
+  // Subscribe at join to every track already flowing (LiveKit's auto_subscribe);
+  // later tracks are the signalling layer's call.
+  bool auto_subscribe = true;
 };
 
 struct OfferAnswer {
@@ -117,6 +120,9 @@ class Room {
   // --- everything below runs on loop() ---
   void add_participant(const std::string& sid, const ParticipantOptions& options);
   void remove_participant(const std::string& sid);
+  // A participant that joined without canSubscribe gets it: opens its
+  // subscriber connection (data channels, then tracks) with a first offer.
+  void enable_subscriber(const std::string& sid);
   bool has_participant(const std::string& sid) const { return participants_.count(sid) != 0; }
   size_t participant_count() const { return participants_.size(); }
 
@@ -158,6 +164,7 @@ class Room {
   void request_keyframe(PublishedTrack& track, int layer);
   void bind_tracks(Participant& p);
   void start_track(PublishedTrack& track);
+  void open_subscriber(Participant& participant);
   void renegotiate(Participant& subscriber);
   void choose_payload_type(Subscription& subscription, const std::vector<int>& accepted);
   void drop_subscription(Subscription& subscription);

@@ -402,21 +402,16 @@ describe("join flood", () => {
     console.log(`# flood: ${JSON.stringify(by)} in ${took} ms`);
     await sleep(1500); // refill
     await assertServes("a join flood");
-    // Accepted joins left (their sockets closed at once); refused ones never joined.
+    // Refused joins never created a room. Accepted ones left at once (their
+    // sockets closed), and their rooms wait out the departure timeout (20 s,
+    // as LiveKit's) before they close: they may still be listed.
     const rooms = new RoomServiceClient(sfuHttp, keys.key, keys.secret);
-    const left = await waitFor(
-      async () => {
-        const names = (await rooms.listRooms()).map((r) => r.name).filter((n) => n.startsWith("flood-"));
-        return names.length === 0 ? [] : null;
-      },
-      "no flood-* rooms left",
-      5000,
-      { detail: async () => "" },
-    ).catch(async (e) => {
-      const names = (await rooms.listRooms()).map((r) => r.name).filter((n) => n.startsWith("flood-"));
-      throw new Error(`${names.length} flood rooms remain after the flood (refused joins created rooms?): ${names.slice(0, 10).join(", ")}…`);
-    });
-    assert.deepEqual(left, []);
+    const listed = new Set((await rooms.listRooms()).map((r) => r.name).filter((n) => n.startsWith("flood-")));
+    const refusedRooms = results.map((r, i) => (r.status === 503 ? `flood-${i}` : null)).filter(Boolean);
+    const leaked = refusedRooms.filter((n) => listed.has(n));
+    assert.deepEqual(leaked, [], `refused joins created rooms: ${leaked.slice(0, 10).join(", ")}`);
+    const accepted = results.filter((r) => r.status === 101).length;
+    assert.ok(listed.size <= accepted, `${listed.size} flood rooms for ${accepted} accepted joins`);
   });
 
   step("the server is still running and answers /rtc/validate", async () => {

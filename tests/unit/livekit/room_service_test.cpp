@@ -160,6 +160,14 @@ TEST_F(RoomServiceTest, ReportsBadRequests) {
   EXPECT_EQ(r.status, 404);
   r = call("UpdateParticipant", R"({"room":"r","identity":"x","permission":{"canPublish":false}})",
            token(admin("r")));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(code(r), "not_found");
+  r = call("UpdateSubscriptions", R"({"room":"r","identity":"x","trackSids":["TR_x"]})",
+           token(admin("r")));
+  EXPECT_EQ(r.status, 404);
+  r = call("UpdateRoomMetadata", R"({"room":"absent","metadata":"m"})", token(admin("absent")));
+  EXPECT_EQ(r.status, 404);
+  r = call("PerformRpc", R"({"room":"r"})", token(admin("r")));
   EXPECT_EQ(r.status, 501);
   EXPECT_EQ(code(r), "unimplemented");
 }

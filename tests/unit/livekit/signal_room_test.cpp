@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <future>
 #include <mutex>
+#include <set>
+#include <thread>
 
 namespace atrium::livekit {
 namespace {
@@ -71,7 +74,19 @@ class SignalRoomTest : public ::testing::Test {
     events.participant_left = [this](const lk::Room&, const lk::ParticipantInfo& p, bool aborted) {
       left_.push_back(p.identity() + (aborted ? " aborted" : ""));
     };
+    events.room_started = [this](const lk::Room&) { ++started_; };
+    events.room_finished = [this](const lk::Room&) { ++finished_; };
+    events.track_unpublished = [this](const lk::Room&, const lk::ParticipantInfo&,
+                                      const lk::TrackInfo& t) { unpublished_.push_back(t.sid()); };
+    events_ = events;
     on_loop([&] { room_ = std::make_unique<SignalRoom>("room1", *media_, 0, events); });
+  }
+  // A fresh room with `config`.
+  void recreate(SignalRoomConfig config) {
+    on_loop([&] {
+      room_.reset();
+      room_ = std::make_unique<SignalRoom>("room1", *media_, 0, events_, std::move(config));
+    });
   }
   void TearDown() override {
     on_loop([&] { room_.reset(); });
@@ -92,6 +107,7 @@ class SignalRoomTest : public ::testing::Test {
   std::string join(const std::string& identity, std::shared_ptr<FakeSocket> socket,
                    VideoGrant grant = default_grant()) {
     JoinParameters parameters;
+    parameters.api_key = kKey;
     parameters.identity = identity;
     parameters.name = identity + " name";
     parameters.grant = grant;
@@ -111,9 +127,20 @@ class SignalRoomTest : public ::testing::Test {
     on_loop([&] { room_->handle(sid, request); });
   }
 
+  static SecretLookup secrets() {
+    return [](std::string_view key) -> std::optional<std::string> {
+      if (key == kKey) return std::string(kSecret);
+      return std::nullopt;
+    };
+  }
+
+  static constexpr char kKey[] = "APIkey";
+  static constexpr char kSecret[] = "0123456789abcdef0123456789abcdef-secret";
   std::unique_ptr<media::MediaServer> media_;
   std::unique_ptr<SignalRoom> room_;
-  std::vector<std::string> joined_, left_;
+  RoomEvents events_;
+  std::vector<std::string> joined_, left_, unpublished_;
+  int started_ = 0, finished_ = 0;
 };
 
 TEST_F(SignalRoomTest, JoinResponseComesFirstAndSaysWhatClientsNeed) {
@@ -289,6 +316,275 @@ TEST_F(SignalRoomTest, MetadataUpdatesNeedTheGrant) {
   std::string bob_sid = join("bob", bob, grant);
   handle(bob_sid, request);
   on_loop([&] { EXPECT_EQ(room_->participant("bob")->metadata(), "hello"); });
+}
+
+TEST_F(SignalRoomTest, RefreshTokensCarryTheParticipantsClaims) {
+  SignalRoomConfig config;
+  config.secrets = secrets();
+  config.token_refresh_interval = std::chrono::milliseconds(200);
+  recreate(config);
+  auto alice = std::make_shared<FakeSocket>();
+  std::string sid = join("alice", alice);
+  // One at once, at join.
+  auto tokens = alice->of(lk::SignalResponse::kRefreshToken);
+  ASSERT_EQ(tokens.size(), 1u);
+  int64_t now = std::time(nullptr);
+  auto verified = verify_token(tokens[0].refresh_token(), secrets(), now);
+  ASSERT_TRUE(verified.claims) << verified.error;
+  EXPECT_EQ(verified.claims->api_key, kKey);
+  EXPECT_EQ(verified.claims->identity, "alice");
+  EXPECT_EQ(verified.claims->name, "alice name");
+  ASSERT_TRUE(verified.claims->video);
+  EXPECT_EQ(verified.claims->video->room, "room1");
+  EXPECT_TRUE(verified.claims->video->room_join);
+  EXPECT_GE(verified.claims->expires, now + 590);
+  // Then at the interval (the room's timer runs by itself).
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_GE(alice->of(lk::SignalResponse::kRefreshToken).size(), 2u);
+  // A key the server no longer knows: no token.
+  auto bob = std::make_shared<FakeSocket>();
+  JoinParameters parameters;
+  parameters.api_key = "gone";
+  parameters.identity = "bob";
+  parameters.grant = default_grant();
+  on_loop([&] { room_->join(parameters, bob); });
+  EXPECT_TRUE(bob->of(lk::SignalResponse::kRefreshToken).empty());
+}
+
+TEST_F(SignalRoomTest, PermissionChangesReachEveryoneAndRevokeTracks) {
+  SignalRoomConfig config;
+  config.secrets = secrets();
+  recreate(config);
+  auto alice = std::make_shared<FakeSocket>();
+  auto bob = std::make_shared<FakeSocket>();
+  std::string sid = join("alice", alice);
+  join("bob", bob);
+  lk::SignalRequest request;
+  request.mutable_add_track()->set_cid("mic");
+  request.mutable_add_track()->set_type(lk::AUDIO);
+  request.mutable_add_track()->set_source(lk::MICROPHONE);
+  handle(sid, request);
+  auto published = alice->of(lk::SignalResponse::kTrackPublished);
+  ASSERT_EQ(published.size(), 1u);
+  std::string track_sid = published[0].track_published().track().sid();
+
+  lk::ParticipantPermission permission;
+  permission.set_can_subscribe(true);
+  permission.set_can_publish(false);
+  permission.set_can_publish_data(true);
+  std::optional<lk::ParticipantInfo> info;
+  on_loop([&] { info = room_->set_permission("alice", permission); });
+  ASSERT_TRUE(info);
+  EXPECT_FALSE(info->permission().can_publish());
+  EXPECT_TRUE(info->permission().can_publish_data());
+  // Its pending microphone is unpublished, and it is told.
+  auto unpublished = alice->of(lk::SignalResponse::kTrackUnpublished);
+  ASSERT_EQ(unpublished.size(), 1u);
+  EXPECT_EQ(unpublished[0].track_unpublished().track_sid(), track_sid);
+  // It and Bob see the new permission.
+  for (auto* socket : {alice.get(), bob.get()}) {
+    bool seen = false;
+    for (auto& update : socket->of(lk::SignalResponse::kUpdate))
+      for (auto& p : update.update().participants())
+        seen |= p.identity() == "alice" && p.has_permission() && !p.permission().can_publish();
+    EXPECT_TRUE(seen);
+  }
+  // A refreshed token with the new grants.
+  auto tokens = alice->of(lk::SignalResponse::kRefreshToken);
+  ASSERT_EQ(tokens.size(), 2u);
+  auto verified = verify_token(tokens.back().refresh_token(), secrets(), std::time(nullptr));
+  ASSERT_TRUE(verified.claims);
+  EXPECT_FALSE(verified.claims->video->may_publish());
+  EXPECT_TRUE(verified.claims->video->may_publish_data());
+  // Publishing is now refused.
+  request.mutable_add_track()->set_cid("mic2");
+  handle(sid, request);
+  EXPECT_EQ(alice->of(lk::SignalResponse::kTrackPublished).size(), 1u);
+  // The same permission again changes nothing (no new update, no token).
+  size_t updates = alice->of(lk::SignalResponse::kUpdate).size();
+  on_loop([&] { info = room_->set_permission("alice", permission); });
+  EXPECT_EQ(alice->of(lk::SignalResponse::kUpdate).size(), updates);
+  EXPECT_EQ(alice->of(lk::SignalResponse::kRefreshToken).size(), 2u);
+  // Sources restrict: camera only.
+  permission.set_can_publish(true);
+  permission.add_can_publish_sources(lk::CAMERA);
+  on_loop([&] { info = room_->set_permission("alice", permission); });
+  ASSERT_TRUE(info);
+  ASSERT_EQ(info->permission().can_publish_sources_size(), 1);
+  handle(sid, request);
+  EXPECT_EQ(alice->of(lk::SignalResponse::kTrackPublished).size(), 1u);  // mic refused
+  on_loop([&] { EXPECT_FALSE(room_->set_permission("nobody", permission)); });
+}
+
+TEST_F(SignalRoomTest, BecomingHiddenLooksLikeALeaveToTheOthers) {
+  auto alice = std::make_shared<FakeSocket>();
+  auto bob = std::make_shared<FakeSocket>();
+  join("alice", alice);
+  join("bob", bob);
+  lk::ParticipantPermission permission;
+  permission.set_can_subscribe(true);
+  permission.set_can_publish(true);
+  permission.set_can_publish_data(true);
+  permission.set_hidden(true);
+  on_loop([&] { room_->set_permission("alice", permission); });
+  auto last_of_alice = [&](FakeSocket& socket) {
+    std::optional<lk::ParticipantInfo> last;
+    for (auto& update : socket.of(lk::SignalResponse::kUpdate))
+      for (auto& p : update.update().participants())
+        if (p.identity() == "alice") last = p;
+    return last;
+  };
+  auto seen = last_of_alice(*bob);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->state(), lk::ParticipantInfo::DISCONNECTED);
+  uint32_t hidden_version = seen->version();
+  // Alice herself still sees her own (hidden) info.
+  auto own = last_of_alice(*alice);
+  ASSERT_TRUE(own);
+  EXPECT_TRUE(own->permission().hidden());
+  EXPECT_NE(own->state(), lk::ParticipantInfo::DISCONNECTED);
+  // Visible again: back for Bob, with a newer version.
+  permission.set_hidden(false);
+  on_loop([&] { room_->set_permission("alice", permission); });
+  seen = last_of_alice(*bob);
+  ASSERT_TRUE(seen);
+  EXPECT_NE(seen->state(), lk::ParticipantInfo::DISCONNECTED);
+  EXPECT_GT(seen->version(), hidden_version);
+}
+
+TEST_F(SignalRoomTest, RoomMetadataAndCreateRoomSettings) {
+  auto alice = std::make_shared<FakeSocket>();
+  join("alice", alice);
+  on_loop([&] { room_->set_metadata("{\"topic\":\"x\"}"); });
+  auto updates = alice->of(lk::SignalResponse::kRoomUpdate);
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].room_update().room().metadata(), "{\"topic\":\"x\"}");
+  EXPECT_EQ(updates[0].room_update().room().name(), "room1");
+
+  lk::CreateRoomRequest request;
+  request.set_name("room1");
+  request.set_empty_timeout(7);
+  request.set_max_participants(2);
+  on_loop([&] { room_->apply(request); });
+  on_loop([&] {
+    EXPECT_EQ(room_->info().empty_timeout(), 7u);
+    EXPECT_EQ(room_->info().departure_timeout(), 20u);  // not given: unchanged
+    EXPECT_EQ(room_->info().max_participants(), 2u);
+    EXPECT_EQ(room_->info().metadata(), "{\"topic\":\"x\"}");
+  });
+  // No new RoomUpdate: the metadata did not change.
+  EXPECT_EQ(alice->of(lk::SignalResponse::kRoomUpdate).size(), 1u);
+  // New joins see it all in their JoinResponse.
+  auto bob = std::make_shared<FakeSocket>();
+  join("bob", bob);
+  auto joins = bob->of(lk::SignalResponse::kJoin);
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_EQ(joins[0].join().room().metadata(), "{\"topic\":\"x\"}");
+  EXPECT_EQ(joins[0].join().room().max_participants(), 2u);
+  EXPECT_EQ(joins[0].join().room().num_participants(), 2u);
+}
+
+TEST_F(SignalRoomTest, MaxParticipantsAdmitsPresentIdentitiesOnly) {
+  SignalRoomConfig config;
+  config.defaults.max_participants = 2;
+  recreate(config);
+  EXPECT_TRUE(room_->admits("alice"));
+  join("alice", std::make_shared<FakeSocket>());
+  join("bob", std::make_shared<FakeSocket>());
+  EXPECT_FALSE(room_->admits("carol"));
+  EXPECT_TRUE(room_->admits("alice"));  // a second session replaces the first
+  lk::CreateRoomRequest more;
+  more.set_max_participants(3);
+  on_loop([&] { room_->apply(more); });
+  EXPECT_TRUE(room_->admits("carol"));
+}
+
+TEST_F(SignalRoomTest, EmptyAndDepartureTimeoutsCloseTheRoomOnce) {
+  SignalRoomConfig config;
+  config.defaults.empty_timeout = 30;
+  config.defaults.departure_timeout = 5;
+  bool allow = false;
+  int asked = 0;
+  config.on_expired = [&](SignalRoom&) {
+    ++asked;
+    return allow;
+  };
+  recreate(config);
+  auto t0 = std::chrono::steady_clock::now();
+  on_loop([&] {
+    EXPECT_FALSE(room_->expired(t0 + std::chrono::seconds(29)));
+    EXPECT_TRUE(room_->expired(t0 + std::chrono::seconds(31)));
+  });
+  // Someone joins: never expired while present.
+  auto alice = std::make_shared<FakeSocket>();
+  std::string sid = join("alice", alice);
+  on_loop([&] { EXPECT_FALSE(room_->expired(t0 + std::chrono::hours(1))); });
+  on_loop([&] { room_->leave(sid, false, lk::CLIENT_INITIATED); });
+  auto left_at = std::chrono::steady_clock::now();
+  on_loop([&] {
+    // After the last leave: the departure timeout, not the empty one.
+    EXPECT_FALSE(room_->expired(left_at + std::chrono::seconds(4)));
+    EXPECT_TRUE(room_->expired(left_at + std::chrono::seconds(6)));
+    // The owner may keep it (a join on its way).
+    room_->tick(left_at + std::chrono::seconds(6));
+    EXPECT_FALSE(room_->closed());
+  });
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(finished_, 0);  // the last leave alone does not finish the room
+  allow = true;
+  on_loop([&] {
+    room_->tick(left_at + std::chrono::seconds(7));
+    EXPECT_TRUE(room_->closed());
+    room_->tick(left_at + std::chrono::seconds(8));
+    room_->close(lk::ROOM_DELETED);
+  });
+  EXPECT_EQ(started_, 2);  // the fixture's room and this one
+  EXPECT_EQ(finished_, 1);
+}
+
+TEST_F(SignalRoomTest, CloseDisconnectsEveryone) {
+  auto alice = std::make_shared<FakeSocket>();
+  join("alice", alice);
+  on_loop([&] { room_->close(lk::ROOM_DELETED); });
+  auto leaves = alice->of(lk::SignalResponse::kLeave);
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_EQ(leaves[0].leave().reason(), lk::ROOM_DELETED);
+  EXPECT_TRUE(alice->close_code());
+  EXPECT_EQ(finished_, 1);
+}
+
+TEST_F(SignalRoomTest, ConnectionQualityListsItselfAndVisibleOthers) {
+  auto alice = std::make_shared<FakeSocket>();
+  auto bob = std::make_shared<FakeSocket>();
+  auto rec = std::make_shared<FakeSocket>();
+  std::string alice_sid = join("alice", alice);
+  std::string bob_sid = join("bob", bob);
+  VideoGrant hidden = default_grant();
+  hidden.hidden = true;
+  std::string rec_sid = join("recorder", rec, hidden);
+  on_loop([&] { room_->send_connection_quality(); });
+  auto updates = alice->of(lk::SignalResponse::kConnectionQuality);
+  ASSERT_EQ(updates.size(), 1u);
+  std::set<std::string> sids;
+  for (const auto& info : updates[0].connection_quality().updates()) {
+    sids.insert(info.participant_sid());
+    EXPECT_EQ(info.quality(), lk::EXCELLENT);  // no media, nothing lost
+    EXPECT_GT(info.score(), 4.0f);
+  }
+  EXPECT_EQ(sids, (std::set<std::string>{alice_sid, bob_sid}));
+  // The hidden one sees itself too.
+  auto own = rec->of(lk::SignalResponse::kConnectionQuality);
+  ASSERT_EQ(own.size(), 1u);
+  EXPECT_EQ(own[0].connection_quality().updates_size(), 3);
+}
+
+TEST_F(SignalRoomTest, UpdateSubscriptionsNeedsAParticipant) {
+  auto alice = std::make_shared<FakeSocket>();
+  join("alice", alice);
+  on_loop([&] {
+    EXPECT_TRUE(room_->update_subscriptions("alice", {"TR_unknown"}, true));
+    EXPECT_FALSE(room_->update_subscriptions("nobody", {"TR_unknown"}, true));
+  });
 }
 
 }  // namespace

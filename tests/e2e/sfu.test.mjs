@@ -142,7 +142,8 @@ describe("SFU with livekit-client in Chromium", { skip: skip || false, timeout: 
         streak = s?.frameWidth > 0 && s.frameWidth <= 320 && l?.frameWidth >= 400 ? streak + 1 : 0;
         return streak >= 6;
       }, `alice receives ${small} small (<=320 px wide) and ${large} large (>=400 px wide) for 3 s`, 30000, {
-        intervalMs: 500, detail: () => `stats ${JSON.stringify(last)}${detail()}`,
+        intervalMs: 500,
+        detail: async () => `stats ${JSON.stringify(last)}\n${large} sends ${JSON.stringify(await pages[large].evaluate(() => LK.outbound()))}${detail()}`,
       });
       const w = (n) => `${last[ids[n]].video.frameWidth}x${last[ids[n]].video.frameHeight}`;
       process.stderr.write(`[sfu] alice receives ${small} at ${w(small)}, ${large} at ${w(large)}\n`);

@@ -19,10 +19,11 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import http from "node:http";
 
-import { AccessToken, RoomServiceClient, TokenVerifier, WebhookReceiver } from "livekit-server-sdk";
+import { AccessToken, RoomServiceClient, TokenVerifier } from "livekit-server-sdk";
 import { SignalRequest, SignalResponse } from "@livekit/protocol";
 
 import { sleep, waitFor, withServerLogOnFailure } from "./lib/server.mjs";
+import { startWebhookReceiver } from "./lib/webhooks.mjs";
 import { startServerWithConfig } from "./lib/rtc.mjs";
 import { API_KEY, API_SECRET } from "./lib/rtcauth.mjs";
 import { browserUnavailableReason, launchBrowser } from "./lib/browser.mjs";
@@ -32,27 +33,10 @@ const REFRESH_MS = 1500;
 const QUALITY_MS = 1000;
 
 let server, hooks, rooms, sfuWs;
-const received = []; // webhook events as WebhookReceiver decoded them
-const refused = [];
+let received = []; // webhook events as WebhookReceiver decoded them (lib/webhooks.mjs)
+let refused = []; // bodies WebhookReceiver rejected
 const step = (name, fn, opts = {}) => test(name, opts, () => withServerLogOnFailure(() => server, name, fn));
 
-function startHookServer() {
-  const receiver = new WebhookReceiver(API_KEY, API_SECRET);
-  const srv = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", async () => {
-      try {
-        received.push({ event: await receiver.receive(body, req.headers.authorization), at: Date.now() });
-        res.writeHead(200).end();
-      } catch (e) {
-        refused.push({ error: e.message, body });
-        res.writeHead(401).end();
-      }
-    });
-  });
-  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve(srv)));
-}
 const hooksFor = (name, room) => received.filter((r) => r.event.event === name && r.event.room?.name === room);
 
 async function joinToken(identity, room, grant = {}) {
@@ -123,11 +107,12 @@ function handshake(token) {
 const listed = async (name) => (await rooms.listRooms([name])).length === 1;
 
 before(async () => {
-  hooks = await startHookServer();
+  hooks = await startWebhookReceiver(API_KEY, API_SECRET);
+  ({ received, refused } = hooks);
   server = await startServerWithConfig({
     rtc_auth: { livekit_key: API_KEY, livekit_secret: API_SECRET },
     sfu: {
-      webhook_urls: [`http://127.0.0.1:${hooks.address().port}/hook`],
+      webhook_urls: [`${hooks.url}hook`],
       token_refresh_interval_ms: REFRESH_MS,
       connection_quality_interval_ms: QUALITY_MS,
     },
@@ -137,7 +122,7 @@ before(async () => {
 });
 after(async () => {
   await server?.stop();
-  hooks?.close();
+  hooks?.server.close();
 });
 
 describe("RoomService and signalling without media", () => {

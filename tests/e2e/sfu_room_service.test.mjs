@@ -1,46 +1,27 @@
 // The SFU's server API against a real atrium (all roles in one process):
 // livekit-server-sdk's RoomServiceClient over Twirp (create, list, list
 // participants, remove), signed webhooks checked by the SDK's
-// WebhookReceiver, and the delegated-leave acceptance test: a client that
+// and the delegated-leave acceptance test: a client that
 // delegated its leave to the auth service joins the SFU and is killed; the
 // SFU's participant_connection_aborted webhook makes the auth service send
 // the member's delayed leave at once.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { spawn } from "node:child_process";
-import { RoomServiceClient, WebhookReceiver, AccessToken } from "livekit-server-sdk";
+import { RoomServiceClient, AccessToken } from "livekit-server-sdk";
 import { SignalResponse } from "@livekit/protocol";
 import { describeResponse, withServerLogOnFailure, sleep, waitFor, fetchJson } from "./lib/server.mjs";
+import { startWebhookReceiver } from "./lib/webhooks.mjs";
 import { startServerWithConfig } from "./lib/rtc.mjs";
 import {
   API_KEY, API_SECRET, SLOT, lkHash, createRoom, openIdToken, getTokenBody, scheduleLeave, memberContent,
 } from "./lib/rtcauth.mjs";
 
 let server, hooks, alice, roomId, rooms;
-const received = []; // webhook events, as WebhookReceiver decoded them
-const refused = []; // bodies WebhookReceiver rejected
+let received = []; // webhook events as WebhookReceiver decoded them (lib/webhooks.mjs)
+let refused = []; // bodies WebhookReceiver rejected
 const step = (name, fn) => test(name, () => withServerLogOnFailure(() => server, name, fn));
 
-/** A local webhook endpoint that verifies every POST with the SDK's WebhookReceiver. */
-function startHookServer() {
-  const receiver = new WebhookReceiver(API_KEY, API_SECRET);
-  const srv = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", async () => {
-      try {
-        const event = await receiver.receive(body, req.headers.authorization);
-        received.push({ event, contentType: req.headers["content-type"], body });
-        res.writeHead(200).end();
-      } catch (e) {
-        refused.push({ error: e.message, body });
-        res.writeHead(401).end();
-      }
-    });
-  });
-  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve(srv)));
-}
 
 async function joinToken(identity, room) {
   const at = new AccessToken(API_KEY, API_SECRET, { identity, name: identity, ttl: "10m" });
@@ -69,10 +50,11 @@ const eventsFor = (name, identity) =>
   received.filter((r) => r.event.event === name && (!identity || r.event.participant?.identity === identity));
 
 before(async () => {
-  hooks = await startHookServer();
+  hooks = await startWebhookReceiver(API_KEY, API_SECRET);
+  ({ received, refused } = hooks);
   server = await startServerWithConfig({
     rtc_auth: { livekit_key: API_KEY, livekit_secret: API_SECRET },
-    sfu: { webhook_urls: [`http://127.0.0.1:${hooks.address().port}/hook`] },
+    sfu: { webhook_urls: [`${hooks.url}hook`] },
   });
   // The SDK resolves /twirp/... against the host (dropping /livekit/sfu): the SFU serves both.
   rooms = new RoomServiceClient(server.url("/livekit/sfu"), API_KEY, API_SECRET, { failover: false });
@@ -81,7 +63,7 @@ before(async () => {
 });
 after(async () => {
   await server?.stop();
-  hooks?.close();
+  hooks?.server.close();
 });
 
 step("RoomServiceClient creates and lists rooms", async () => {

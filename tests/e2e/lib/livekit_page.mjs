@@ -129,9 +129,11 @@ window.LK = {
       if (!pub.track?.sender) continue;
       const report = await pub.track.sender.getStats();
       report.forEach((s) => {
+        if (s.type === "candidate-pair" && s.nominated) out.push({ availableOutgoingBitrate: s.availableOutgoingBitrate });
         if (s.type !== "outbound-rtp") return;
         out.push({ kind: pub.kind, rid: s.rid, codec: s.codecId ? report.get(s.codecId)?.mimeType : undefined,
-          scalabilityMode: s.scalabilityMode, frameWidth: s.frameWidth, framesEncoded: s.framesEncoded });
+          scalabilityMode: s.scalabilityMode, frameWidth: s.frameWidth, framesEncoded: s.framesEncoded,
+          limitation: s.qualityLimitationReason, bitrateTarget: s.targetBitrate });
       });
     }
     return out;

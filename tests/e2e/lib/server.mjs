@@ -14,6 +14,8 @@ export const E2E_DIR = path.resolve(here, "..");
 export const REPO_ROOT = path.resolve(E2E_DIR, "..", "..");
 export const ATRIUM_BIN = process.env.ATRIUM_BIN || path.join(REPO_ROOT, "build", "bin", "atrium");
 export const SERVER_NAME = "localhost";
+/** The bundled web apps (scripts/build puts them in build/web); pass as startServer's webRoot. */
+export const WEB_ROOT = process.env.ATRIUM_WEB_ROOT || path.join(REPO_ROOT, "build", "web");
 const VERBOSE = !!process.env.ATRIUM_E2E_VERBOSE;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +55,7 @@ export async function waitFor(predicate, what, timeoutMs = 20000, { intervalMs =
       if (lastErr) msg += `\n  last error from predicate: ${lastErr?.stack || lastErr}`;
       if (detail) {
         try {
-          msg += `\n  detail: ${detail()}`;
+          msg += `\n  detail: ${await detail()}`;
         } catch (e) {
           msg += `\n  (detail() threw ${e})`;
         }
@@ -259,10 +261,14 @@ process.on("exit", () => {
   }
 });
 
-/** Start a fresh server (free port, fresh temp data dir) and wait until /health answers 200. */
-export async function startServer({ extraArgs = [] } = {}) {
+/**
+ * Start a fresh server (free port, fresh temp data dir) and wait until /health answers 200.
+ * `webRoot`: serve the web apps from that folder (--web-root) instead of the binary's default.
+ */
+export async function startServer({ extraArgs = [], webRoot } = {}) {
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "atrium-e2e-"));
+  if (webRoot) extraArgs = [...extraArgs, "--web-root", webRoot];
   const server = new AtriumServer({ port, dataDir, extraArgs });
   _live.add(server);
   try {

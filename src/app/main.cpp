@@ -18,6 +18,7 @@
 #include "matrix/ids.hpp"
 #include "net/http_client.hpp"
 #include "net/server.hpp"
+#include "net/static_files.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -29,6 +30,7 @@ struct Overrides {
   std::string server_name;
   std::string listen;
   std::string data_dir;
+  std::string web_root;
   std::optional<int> rtc_udp_port, rtc_tcp_port;
 };
 
@@ -44,6 +46,7 @@ Config build_config(const Overrides& o) {
   if (!o.server_name.empty()) config.server_name = o.server_name;
   if (!o.listen.empty()) config.listen = o.listen;
   if (!o.data_dir.empty()) config.data_dir = o.data_dir;
+  if (!o.web_root.empty()) config.web.root = o.web_root;
   if (o.rtc_udp_port) config.sfu.udp_port = static_cast<uint16_t>(*o.rtc_udp_port);
   if (o.rtc_tcp_port) config.sfu.tcp_port = static_cast<uint16_t>(*o.rtc_tcp_port);
   atrium::validate_config(config);
@@ -52,6 +55,15 @@ Config build_config(const Overrides& o) {
 
 std::string database_path(const Config& config) {
   return (std::filesystem::path(config.data_dir) / "homeserver.db").string();
+}
+
+// The bundled web apps: web.root, else build/web beside build/bin/atrium.
+std::filesystem::path web_root(const Config& config) {
+  if (!config.web.root.empty()) return config.web.root;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "web";
+  return exe.parent_path().parent_path() / "web";
 }
 
 // Which roles `atrium serve` runs (--roles homeserver,auth,sfu; default all).
@@ -159,12 +171,21 @@ int serve(Config config, const Roles& roles) {
     sfu->register_routes(router, !roles.homeserver && !roles.auth);
   }
 
+  auto apps_root = web_root(config);
+  atrium::net::add_static_files(router, "/apps", apps_root);
+  router.add(atrium::net::Method::get, "/", atrium::net::redirect_to("/apps/"));
+  const bool apps_built = std::filesystem::exists(apps_root / "index.html");
+  if (!apps_built)
+    log->warn("msg=\"web apps not built; /apps/ answers 404\" web_root={}", apps_root.string());
+
   log->info("msg=\"listening\" url={} server_name={} data_dir={} registration={} roles={}{}{}", url,
             config.server_name, config.data_dir, config.registration_enabled() ? "open" : "closed",
             roles.homeserver ? "homeserver," : "", roles.auth ? "auth," : "",
             roles.sfu ? "sfu" : "");
   std::cout << "atrium is running: open " << url << " (server name " << config.server_name << ")"
             << std::endl;
+  std::cout << "web apps: " << public_base << "/apps/"
+            << (apps_built ? "" : " (not built: run scripts/build)") << std::endl;
   server.run([&] {
     if (homeserver) homeserver->shutdown();
     if (auth) auth->shutdown();
@@ -244,6 +265,8 @@ int main(int argc, char** argv) {
   add_common_flags(serve_cmd, serve_flags);
   serve_cmd->add_option("--listen", serve_flags.listen,
                         "HTTP listen address host:port (default: 127.0.0.1:8008)");
+  serve_cmd->add_option("--web-root", serve_flags.web_root,
+                        "Folder of the web apps served at /apps/ (default: ../web beside bin/)");
   serve_cmd
       ->add_option("--rtc-udp-port", serve_flags.rtc_udp_port,
                    "SFU media UDP port (default 7882; 0 picks a free one)")

@@ -147,7 +147,8 @@ Config load_config_file(const std::string& path) {
                                  "openid_token_lifetime_ms",
                                  "rtc_transports",
                                  "rtc_auth",
-                                 "sfu"};
+                                 "sfu",
+                                 "web"};
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
     bool known = false;
@@ -190,6 +191,14 @@ Config load_config_file(const std::string& path) {
   }
   if (auto auth = root["rtc_auth"]) read_rtc_auth(auth, c.rtc_auth);
   if (auto sfu = root["sfu"]) read_sfu(sfu, c.sfu);
+  if (auto web = root["web"]) {
+    if (!web.IsMap()) throw std::runtime_error("config: 'web' must be a map");
+    for (const auto& kv : web) {
+      if (kv.first.as<std::string>() != "root")
+        throw std::runtime_error("config: unknown key 'web." + kv.first.as<std::string>() + "'");
+    }
+    read(web, "root", c.web.root);
+  }
   if (auto rl = root["rate_limits"]) {
     read_rate(rl, "login", c.rc_login);
     read_rate(rl, "registration", c.rc_registration);

@@ -63,6 +63,13 @@ struct SfuConfig {
   std::vector<std::string> webhook_urls;
 };
 
+// The web apps `atrium serve` hosts at /apps/: YAML map `web`.
+struct WebConfig {
+  // Folder of the bundled apps. Empty: <folder of the binary>/../web
+  // (build/web for build/bin/atrium, where scripts/build puts them).
+  std::string root;
+};
+
 struct Config {
   std::string server_name = "localhost";
   std::string listen = "127.0.0.1:8008";  // host:port of the HTTP listener
@@ -83,6 +90,7 @@ struct Config {
 
   RtcAuthConfig rtc_auth;
   SfuConfig sfu;
+  WebConfig web;
 
   RateLimit rc_login{0.5, 10};
   RateLimit rc_registration{0.5, 10};

@@ -98,6 +98,11 @@ class WebhookSenderTest : public ::testing::Test {
     room_.set_name("r");
     alice_.set_identity("alice");
   }
+  // Unanswered requests hold callbacks that keep the sender alive: drop them.
+  void TearDown() override {
+    client_->calls.clear();
+    scheduler_.timers.clear();
+  }
   void reply(size_t call, int status, std::string error = {}) {
     net::ClientResponse response;
     response.status = status;

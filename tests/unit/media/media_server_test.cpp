@@ -219,6 +219,10 @@ TEST_F(MediaServerTest, PinnedTransportsWorkFromEverySocket) {
     Client client(transport->local_ufrag(), kPassword, server_->udp_port(), client_cert_);
     ASSERT_TRUE(client.connect(server_->certificate()->fingerprint(), std::chrono::seconds(5)))
         << "worker " << worker;
+    // The client is connected once its side of DTLS is done; the server's
+    // worker may still be handling the last flight.
+    for (int i = 0; i < 200 && transport->state() != TransportState::kConnected; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     EXPECT_EQ(transport->state(), TransportState::kConnected);
     EXPECT_TRUE(transport->loop() == &server_->worker_loop(worker));
   }

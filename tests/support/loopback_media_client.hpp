@@ -3,8 +3,17 @@
 // benchmarks that talk to a MediaServer over loopback UDP: one ICE check as
 // the controlling agent (nominating), a DTLS client, SRTP sessions from the
 // exported keys. Single-threaded; every call blocks up to its timeout.
+//
+// For a full ICE peer (Janus/libnice) the second constructor binds a given
+// address and knows its own password: the client then answers the peer's
+// connectivity checks (MESSAGE-INTEGRITY with our password, FINGERPRINT,
+// 487 Role Conflict while we are controlling with the larger tie-breaker)
+// wherever datagrams are read, and ice_connect() repeats its nominating check
+// until the peer answers it.
 #include <poll.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -36,11 +45,39 @@ class LoopbackMediaClient {
     server_ = *media::parse_ip("127.0.0.1", server_port);
   }
 
+  // Binds bind_ip (port 0: the kernel picks) before the remote is known, so
+  // the port can go into our SDP; set_remote() before checking. Incoming
+  // checks for local_ufrag/local_pwd are answered.
+  LoopbackMediaClient(const std::string& bind_ip,
+                      std::shared_ptr<media::DtlsCertificate> certificate, std::string local_ufrag,
+                      std::string local_pwd)
+      : local_ufrag_(std::move(local_ufrag)),
+        local_pwd_(std::move(local_pwd)),
+        certificate_(std::move(certificate)) {
+    std::string error;
+    socket_ = media::UdpSocket::bind(bind_ip, 0, false, &error);
+    tie_breaker_ = ~uint64_t{0};  // keep the controlling role in a conflict
+  }
+
+  void set_remote(std::string ufrag, std::string pwd, const media::TransportAddress& address) {
+    server_ufrag_ = std::move(ufrag);
+    server_pwd_ = std::move(pwd);
+    server_ = address;
+  }
+  bool bound() const { return socket_ != nullptr; }
+  uint16_t local_port() const { return socket_->local_port(); }
+
   media::UdpSocket& socket() { return *socket_; }
   const media::TransportAddress& server() const { return server_; }
 
   // One binding request nominating the pair; the response, or empty.
   Datagram check(const std::string& ufrag = "") {
+    send_check(ufrag);
+    return receive_one(std::chrono::milliseconds(1000));
+  }
+
+  // The nominating binding request alone (the answer comes with the next reads).
+  void send_check(const std::string& ufrag = "") {
     media::stun::TransactionId id{};
     ++checks_;
     for (size_t i = 0; i < id.size(); ++i)
@@ -52,12 +89,11 @@ class LoopbackMediaClient {
         .add_string(media::stun::attr::kUsername,
                     (ufrag.empty() ? server_ufrag_ : ufrag) + ":" + local_ufrag_)
         .add_u32(media::stun::attr::kPriority, 1853824767)
-        .add_u64(media::stun::attr::kIceControlling, 42)
+        .add_u64(media::stun::attr::kIceControlling, tie_breaker_)
         .add_attribute(media::stun::attr::kUseCandidate, {})
         .add_message_integrity(server_pwd_)
         .add_fingerprint();
     send(std::move(builder).finish());
-    return receive_one(std::chrono::milliseconds(1000));
   }
 
   void send(std::span<const uint8_t> datagram) {
@@ -72,7 +108,8 @@ class LoopbackMediaClient {
       pollfd fd{socket_->fd(), POLLIN, 0};
       poll(&fd, 1, 10);
       socket_->receive_all(
-          [&](std::span<uint8_t> buffer, size_t length, const media::TransportAddress&) {
+          [&](std::span<uint8_t> buffer, size_t length, const media::TransportAddress& from) {
+            if (answer_check(std::span<const uint8_t>(buffer.data(), length), from)) return;
             inbox_.emplace_back(buffer.begin(), buffer.begin() + static_cast<long>(length));
           });
     }
@@ -80,6 +117,71 @@ class LoopbackMediaClient {
     Datagram first = std::move(inbox_.front());
     inbox_.pop_front();
     return first;
+  }
+
+  // Answers a connectivity check from the peer (only with a local password);
+  // true if the datagram was a binding request (answered or dropped).
+  bool answer_check(std::span<const uint8_t> datagram, const media::TransportAddress& from) {
+    if (local_pwd_.empty() || datagram.size() < 20 || datagram[0] > 1) return false;
+    auto request = media::stun::Message::parse(datagram);
+    if (!request || request->method() != media::stun::kMethodBinding) return false;
+    if (request->message_class() == media::stun::MessageClass::kIndication) return true;
+    if (request->message_class() != media::stun::MessageClass::kRequest) return false;
+    ++checks_received_;
+    if (!request->verify_message_integrity(local_pwd_)) return true;
+    auto username = request->username();
+    if (!username || username->substr(0, username->find(':')) != local_ufrag_) return true;
+    std::array<uint8_t, media::stun::kTransactionIdSize> id{};
+    std::copy(request->transaction_id().begin(), request->transaction_id().end(), id.begin());
+    auto controlling = request->ice_controlling();
+    if (controlling && *controlling <= tie_breaker_) {
+      media::stun::MessageBuilder error(
+          media::stun::message_type(media::stun::kMethodBinding,
+                                    media::stun::MessageClass::kErrorResponse),
+          id);
+      error.add_error_code(487, "Role Conflict")
+          .add_message_integrity(local_pwd_)
+          .add_fingerprint();
+      socket_->queue_send(from, std::move(error).finish());
+      socket_->flush();
+      return true;
+    }
+    media::stun::MessageBuilder response(
+        media::stun::message_type(media::stun::kMethodBinding,
+                                  media::stun::MessageClass::kSuccessResponse),
+        id);
+    response.add_xor_mapped_address(from).add_message_integrity(local_pwd_).add_fingerprint();
+    socket_->queue_send(from, std::move(response).finish());
+    socket_->flush();
+    return true;
+  }
+  int checks_received() const { return checks_received_; }
+
+  // Repeats the nominating check every 50 ms until the peer answers it with
+  // success (other datagrams stay queued for pump()); false at the timeout.
+  bool ice_connect(std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    std::deque<Datagram> kept;
+    bool done = false;
+    while (!done && Clock::now() < deadline) {
+      send_check();
+      Datagram reply = receive_one(std::chrono::milliseconds(10));
+      auto until = Clock::now() + std::chrono::milliseconds(50);
+      while (!done) {
+        if (!reply.empty()) {
+          auto message = media::stun::Message::parse(reply);
+          if (message && message->message_class() == media::stun::MessageClass::kSuccessResponse)
+            done = true;
+          else if (!message)
+            kept.push_back(std::move(reply));
+        }
+        if (done || Clock::now() >= until) break;
+        reply = receive_one(std::chrono::milliseconds(10));
+      }
+    }
+    for (auto it = kept.rbegin(); it != kept.rend(); ++it)
+      inbox_.push_front(std::move(*it));
+    return done;
   }
 
   // Starts DTLS (as the client unless told otherwise) expecting the peer's fingerprint.
@@ -144,7 +246,9 @@ class LoopbackMediaClient {
   std::vector<Datagram>& application() { return application_; }
 
  private:
-  std::string server_ufrag_, server_pwd_, local_ufrag_;
+  std::string server_ufrag_, server_pwd_, local_ufrag_, local_pwd_;
+  uint64_t tie_breaker_ = 42;
+  int checks_received_ = 0;
   std::shared_ptr<media::DtlsCertificate> certificate_;
   std::unique_ptr<media::UdpSocket> socket_;
   media::TransportAddress server_;

@@ -6,6 +6,7 @@
 // answers Janus's offer and starts. Janus is a full ICE agent (libnice):
 // our clients bind Options::bind_ip, give that candidate in their SDP, send
 // nominating checks as the controlling side and answer Janus's checks.
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -157,8 +158,15 @@ Endpoints setup_janus(const Options& o,
   if (!endpoints.publisher->bound()) fail("cannot bind " + o.bind_ip);
   media::SdpSession offer =
       publisher_offer(pub_ufrag, pub_pwd, certificate->fingerprint(), o.audio,
-                      {host_candidate(o.bind_ip, endpoints.publisher->local_port())});
+                      {host_candidate(o.bind_ip, endpoints.publisher->local_port())}, o.simulcast);
   offer.ice_lite = false;  // a full agent, controlling as the offerer
+  if (o.simulcast > 1) {
+    // Janus reads the rids in the offer's order as high to low (janus.js
+    // lists them so): f, h, q.
+    auto& video = offer.media[0];
+    std::reverse(video.rids.begin(), video.rids.end());
+    std::reverse(video.simulcast->send.begin(), video.simulcast->send.end());
+  }
   json::object reply = api.message(
       pub_handle,
       {{"request", "joinandconfigure"},
@@ -182,10 +190,11 @@ Endpoints setup_janus(const Options& o,
                                   remote_address(pub_ice, "publisher"));
   connect(*endpoints.publisher, answer.answer->remote_fingerprint, answer.answer->dtls_role,
           "publisher");
-  endpoints.source = std::make_unique<PacketSource>(*endpoints.publisher);
-  endpoints.source->send(20);
+  endpoints.source = std::make_unique<PacketSource>(*endpoints.publisher, o.simulcast);
+  endpoints.source->send_all(20);
   if (o.audio) endpoints.source->send_audio();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  if (o.after_publisher) o.after_publisher();
 
   // --- subscribers: join with the feed, answer Janus's offer, start, connect ---
   for (int i = 0; i < o.subscribers; ++i) {

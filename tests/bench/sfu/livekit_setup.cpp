@@ -106,6 +106,16 @@ Endpoints setup_livekit(const Options& o,
   add.mutable_add_track()->set_source(lk::CAMERA);
   add.mutable_add_track()->set_width(640);
   add.mutable_add_track()->set_height(480);
+  if (o.simulcast > 1) {
+    const lk::VideoQuality qualities[] = {lk::LOW, lk::MEDIUM, lk::HIGH};
+    for (int layer = 0; layer < o.simulcast; ++layer) {
+      auto* l = add.mutable_add_track()->add_layers();
+      l->set_quality(qualities[layer]);
+      l->set_width(640u >> (o.simulcast - 1 - layer));
+      l->set_height(480u >> (o.simulcast - 1 - layer));
+      l->set_rid(kRids[layer]);
+    }
+  }
   publisher.send(add);
   publisher.read_until(lk::SignalResponse::kTrackPublished);
   if (o.audio) {
@@ -119,8 +129,8 @@ Endpoints setup_livekit(const Options& o,
   const std::string pub_ufrag = "pubufrag";
   lk::SignalRequest offer_request;
   offer_request.mutable_offer()->set_type("offer");
-  offer_request.mutable_offer()->set_sdp(media::write_sdp(
-      publisher_offer(pub_ufrag, "publisher-password-0123", certificate->fingerprint(), o.audio)));
+  offer_request.mutable_offer()->set_sdp(media::write_sdp(publisher_offer(
+      pub_ufrag, "publisher-password-0123", certificate->fingerprint(), o.audio, {}, o.simulcast)));
   offer_request.mutable_offer()->set_id(1);
   publisher.send(offer_request);
   auto answer = publisher.read_until(lk::SignalResponse::kAnswer);
@@ -133,11 +143,12 @@ Endpoints setup_livekit(const Options& o,
   const auto& fp = answer_sdp.session->media[0].transport.fingerprint;
   if (!fp || !endpoints.publisher->connect(fp->value, std::chrono::seconds(5)))
     fail("publisher did not connect");
-  endpoints.source = std::make_unique<PacketSource>(*endpoints.publisher);
+  endpoints.source = std::make_unique<PacketSource>(*endpoints.publisher, o.simulcast);
   // A few packets so the track counts as published before subscribers join.
-  endpoints.source->send(20);
+  endpoints.source->send_all(20);
   if (o.audio) endpoints.source->send_audio();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  if (o.after_publisher) o.after_publisher();
 
   // --- subscribers: join, answer the offer (it holds the track), connect ---
   for (int i = 0; i < o.subscribers; ++i) {

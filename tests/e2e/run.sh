@@ -7,7 +7,7 @@
 # (the tests of a file build on each other: select whole files, not single tests)
 # Every run happens inside a private network namespace with only loopback
 # (`unshare -n`, needs root): WebRTC/browser tests must never reach a real
-# interface (see /work/shared/design/environment.md, "Network rule").
+# interface (see the design note shared/design/environment.md, "Network rule").
 # Env: ATRIUM_BIN (server binary, default <repo>/build/bin/atrium),
 #      ATRIUM_MEDIA_ECHO_BIN (media echo server, default <repo>/build/bin/atrium-media-echo),
 #      ATRIUM_E2E_VERBOSE=1 (stream server + sdk warnings), ATRIUM_E2E_KEEP=1 (keep data dirs).

@@ -13,8 +13,8 @@ let vethUp = false;
 /**
  * libwebrtc (the Rust SDK under rtc-node) gathers no candidates on loopback,
  * so in run.sh's namespace (only `lo`) it cannot connect. Give it a veth pair
- * inside that private namespace (198.18.0.1/24 on atrv0; see
- * /work/shared/design/environment.md, "Network rule"); it reaches the SFU's
+ * inside that private namespace (198.18.0.1/24 on atrv0; see the design
+ * note shared/design/environment.md, "Network rule"); it reaches the SFU's
  * 127.0.0.1 candidates from there. Call before launching browsers is NOT
  * needed, but launchBrowser() asserts loopback-only: launch browsers first.
  * Returns a function that removes the pair (also removed at process exit).

@@ -334,12 +334,13 @@ void Room::on_publisher_rtp(Participant& p, std::span<uint8_t> buffer, size_t le
   if (!packet) return;
   ++stats_.packets_in;
   auto now = Clock::now();
-  record_publisher_packet(p, *packet, now);  // TWCC and receiver reports (room_rtcp.cpp)
+  record_transport_cc(p, *packet, now);  // room_rtcp.cpp
   PublishedTrack* track = nullptr;
   int layer = 0;
   if (auto known = p.by_ssrc.find(packet->ssrc()); known != p.by_ssrc.end()) {
     track = known->second.first;
     layer = known->second.second;
+    record_stream_packet(p, *track, *packet, now);  // receiver reports, NACKs (room_rtcp.cpp)
   } else {
     auto mid = p.mid_extension ? packet->find_extension(static_cast<uint8_t>(p.mid_extension))
                                : std::nullopt;

@@ -172,7 +172,9 @@ class Room {
   void allocate_bandwidth(Participant& subscriber, uint64_t estimate_bps, Clock::time_point now);
   // RTCP per leg (room_rtcp.cpp): receive statistics and TWCC of the
   // publisher leg, what we sent on the subscriber leg, and the reports.
-  void record_publisher_packet(Participant& p, const media::RtpView& packet, Clock::time_point now);
+  void record_transport_cc(Participant& p, const media::RtpView& packet, Clock::time_point now);
+  void record_stream_packet(Participant& p, const PublishedTrack& track,
+                            const media::RtpView& packet, Clock::time_point now);
   bool send_counted(Subscription& subscription, std::span<uint8_t> out, size_t length);
   void send_reports(Clock::time_point now);
   void send_publisher_nacks(Participant& p, Clock::time_point now);

@@ -99,29 +99,29 @@ void Room::on_publisher_rtcp(Participant& p, std::span<uint8_t> buffer, size_t l
   }
 }
 
-void Room::record_publisher_packet(Participant& p, const RtpView& packet, Clock::time_point now) {
+void Room::record_transport_cc(Participant& p, const RtpView& packet, Clock::time_point now) {
   // Every packet with the extension counts for congestion control, mapped to
   // a track or not (probes, packets before their mid is known).
-  if (p.twcc_extension) {
-    if (auto value = packet.find_extension(static_cast<uint8_t>(p.twcc_extension))) {
-      if (auto sequence = TwccRecorder::parse_extension(*value)) {
-        p.twcc.record(*sequence, now);
-        p.twcc_media_ssrc = packet.ssrc();
-      }
+  if (!p.twcc_extension) return;
+  if (auto value = packet.find_extension(static_cast<uint8_t>(p.twcc_extension))) {
+    if (auto sequence = TwccRecorder::parse_extension(*value)) {
+      p.twcc.record(*sequence, now);
+      p.twcc_media_ssrc = packet.ssrc();
     }
   }
+}
+
+void Room::record_stream_packet(Participant& p, const PublishedTrack& track, const RtpView& packet,
+                                Clock::time_point now) {
   // Receive statistics per stream of a known track (the clock rate is the
-  // track's; the very first packet of a stream, before its SSRC is mapped,
-  // is not counted).
-  auto known = p.by_ssrc.find(packet.ssrc());
-  if (known == p.by_ssrc.end()) return;
+  // track's; the caller skips the very first packet of a stream, which maps
+  // its SSRC).
   auto stream = p.up_streams.find(packet.ssrc());
   if (stream == p.up_streams.end()) {
     if (p.up_streams.size() >= kMaxUpStreams) return;
     stream = p.up_streams.emplace(packet.ssrc(), room_detail::UpStream{}).first;
   }
   if (!stream->second.stats) {
-    const PublishedTrack& track = *known->second.first;
     stream->second.stats.emplace(clock_rate_of(track.codec, track.announced.video));
     if (track.announced.video) stream->second.nacks.emplace();
     if (stream->second.have_sr)

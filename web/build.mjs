@@ -1,6 +1,7 @@
 // Bundles the web apps into OUTDIR (build/web): each web/<app>/main.js with
 // esbuild (matrix-js-sdk and livekit-client from web/node_modules, pinned by
-// package-lock.json), plus the app's HTML/CSS and the index at OUTDIR/index.html.
+// package-lock.json), plus the app's HTML/CSS, the run-time assets listed
+// below, and the index at OUTDIR/index.html.
 // Usage: node web/build.mjs OUTDIR. Run by the `web` target of scripts/build.
 import { cp, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -16,6 +17,15 @@ if (!existsSync(path.join(here, "node_modules", "esbuild"))) {
   process.exit(0);
 }
 const esbuild = await import("esbuild");
+
+// Files an app loads at run time beside its bundle (from web/node_modules).
+const assets = {
+  call: {
+    "e2ee-worker.mjs": "livekit-client/dist/livekit-client.e2ee.worker.mjs",
+    "e2ee-worker.mjs.map": "livekit-client/dist/livekit-client.e2ee.worker.mjs.map",
+    "pkg/matrix_sdk_crypto_wasm_bg.wasm": "@matrix-org/matrix-sdk-crypto-wasm/pkg/matrix_sdk_crypto_wasm_bg.wasm",
+  },
+};
 
 const apps = [];
 for (const entry of await readdir(here, { withFileTypes: true })) {
@@ -40,6 +50,10 @@ for (const app of apps) {
     define: { "process.env.NODE_ENV": '"production"', global: "globalThis" },
     logLevel: "warning",
   });
+  for (const [to, from] of Object.entries(assets[app] || {})) {
+    await mkdir(path.dirname(path.join(dst, to)), { recursive: true });
+    await cp(path.join(here, "node_modules", from), path.join(dst, to));
+  }
   for (const f of await readdir(src)) {
     if (/\.(html|css|svg|png|ico)$/.test(f)) await cp(path.join(src, f), path.join(dst, f));
   }

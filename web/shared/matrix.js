@@ -85,8 +85,13 @@ export async function register(username, password) {
   return r.body;
 }
 
-/** Starts a matrix-js-sdk client for `creds` and waits for its first sync. */
-export async function startClient(creds) {
+/**
+ * Starts a matrix-js-sdk client for `creds` and waits for its first sync.
+ * With `crypto`, end-to-end encryption is on (Rust crypto, its WASM fetched
+ * beside the bundle; its store in IndexedDB per device, so a reload keeps
+ * the device's keys).
+ */
+export async function startClient(creds, { crypto = false } = {}) {
   sdkLogger.setLevel?.("warn", false);
   const client = sdk.createClient({
     logger: quiet,
@@ -95,6 +100,7 @@ export async function startClient(creds) {
     accessToken: creds.access_token,
     deviceId: creds.device_id,
   });
+  if (crypto) await client.initRustCrypto({ cryptoDatabasePrefix: `atrium-${creds.user_id}-${creds.device_id}` });
   const ready = new Promise((resolve, reject) => {
     const onSync = (state, _prev, data) => {
       if (state === "PREPARED" || state === "SYNCING") {
@@ -121,11 +127,12 @@ export function joinedRooms(client) {
 }
 
 /**
- * Creates a public room in which every member may write the app's state
- * (`stateTypes`) and MatrixRTC memberships. The spec's override is a shallow
+ * Creates a room in which every member may write the app's state
+ * (`stateTypes`) and MatrixRTC memberships: public, or with `encrypted` an
+ * end-to-end encrypted invite-only room. The spec's override is a shallow
  * merge, so the whole `events` map is given.
  */
-export async function createRoom(client, name, stateTypes = []) {
+export async function createRoom(client, name, stateTypes = [], { encrypted = false } = {}) {
   const events = {
     "m.room.name": 50,
     "m.room.power_levels": 100,
@@ -138,7 +145,13 @@ export async function createRoom(client, name, stateTypes = []) {
     "org.matrix.msc3401.call.member": 0,
   };
   for (const t of stateTypes) events[t] = 0;
-  const { room_id } = await client.createRoom({ name, preset: "public_chat", power_level_content_override: { events } });
+  const initial_state = encrypted ? [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }] : [];
+  const { room_id } = await client.createRoom({
+    name,
+    preset: encrypted ? "private_chat" : "public_chat",
+    power_level_content_override: { events },
+    initial_state,
+  });
   await waitForRoom(client, room_id);
   return room_id;
 }
@@ -205,10 +218,21 @@ export async function relationsNewestFirst(client, roomId, eventId, relType, sto
 /**
  * A MatrixRTC session for application `app` (slot `app#ROOM`) in `roomId`,
  * joined with legacy state memberships (as Element Call's default mode) and a
- * delayed leave, plus a LiveKit connection for its data channels.
+ * delayed leave, plus a LiveKit connection to the session's SFU.
+ *
+ * Options: `tokenEndpoint` "get_token" (MSC4195, identity hashed by the auth
+ * service) or "sfu/get" (what Element Call's default mode uses; the LiveKit
+ * identity is then `@user:server:DEVICE`, the membership's backend identity);
+ * `joinConfig` extra MatrixRTCSession join settings (`manageMediaKeys`,
+ * `notificationType`, `callIntent`, ...).
  */
 export class RtcSession {
-  constructor(client, roomId, app, { leaveDelayMs = 8000, onMembers = () => {}, onStatus = () => {} } = {}) {
+  constructor(
+    client,
+    roomId,
+    app,
+    { leaveDelayMs = 8000, onMembers = () => {}, onStatus = () => {}, tokenEndpoint = "get_token", joinConfig = {} } = {},
+  ) {
     this.client = client;
     this.roomId = roomId;
     this.app = app;
@@ -216,6 +240,8 @@ export class RtcSession {
     this.leaveDelayMs = leaveDelayMs;
     this.onMembers = onMembers;
     this.onStatus = onStatus;
+    this.tokenEndpoint = tokenEndpoint;
+    this.joinConfig = joinConfig;
     this.manager = new MatrixRTCSessionManager(quiet, client, { application: app, id: "ROOM" });
     this.manager.start();
     this.session = this.manager.getRoomSession(client.getRoom(roomId));
@@ -230,13 +256,26 @@ export class RtcSession {
     if (!this.session.isJoined()) this.manager.stop();
   }
 
-  /** [{userId, deviceId, memberId}] from the room's membership events, oldest first. */
+  /**
+   * [{userId, deviceId, memberId, eventId, identity}] from the room's
+   * membership events, oldest first; `identity` is the member's LiveKit identity.
+   */
   members() {
-    return this.session.memberships.map((m) => ({ userId: m.userId, deviceId: m.deviceId, memberId: m.memberId }));
+    return this.session.memberships.map((m) => ({
+      userId: m.userId,
+      deviceId: m.deviceId,
+      memberId: m.memberId,
+      eventId: m.eventId,
+      identity: m.rtcBackendIdentity,
+    }));
   }
 
-  /** Sends our membership (with its delayed leave) and connects to the SFU. */
-  async join(lkOptions = {}) {
+  /**
+   * Sends our membership (with its delayed leave) and connects to the SFU.
+   * `beforeConnect(lkRoom)` runs between creating the LiveKit room and
+   * connecting it (to turn on E2EE, say).
+   */
+  async join(lkOptions = {}, { beforeConnect } = {}) {
     const transport = await livekitTransport(this.client);
     this.transport = transport;
     this.session.joinRoomSession([transport], transport, {
@@ -244,34 +283,47 @@ export class RtcSession {
       delayedLeaveEventRestartMs: Math.max(500, Math.floor(this.leaveDelayMs / 3)),
       networkErrorRetryMs: 1000,
       manageMediaKeys: false,
+      ...this.joinConfig,
     });
     this.onStatus("getting an SFU token");
     const { url, jwt } = await this.token(transport);
     this.lk = new LkRoom({ adaptiveStream: false, dynacast: false, ...lkOptions });
+    await beforeConnect?.(this.lk);
     this.onStatus("connecting to the SFU");
     await this.lk.connect(url, jwt, { autoSubscribe: true });
     this.onStatus("connected");
     return this.lk;
   }
 
-  /** Element Call's /get_token request, with a fresh OpenID token. */
+  /** An SFU token from the auth service (Element Call's request), with a fresh OpenID token. */
   async token(transport) {
     const openid = await this.client.getOpenIdToken();
     const userId = this.client.getUserId();
     const deviceId = this.client.getDeviceId();
-    const res = await fetch(`${transport.livekit_service_url}/get_token`, {
+    const request =
+      this.tokenEndpoint === "sfu/get"
+        ? { room: this.roomId, openid_token: openid, device_id: deviceId }
+        : {
+            room_id: this.roomId,
+            slot_id: this.slotId,
+            openid_token: openid,
+            member: { id: `${userId}:${deviceId}`, claimed_user_id: userId, claimed_device_id: deviceId },
+          };
+    const res = await fetch(`${transport.livekit_service_url}/${this.tokenEndpoint}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({
-        room_id: this.roomId,
-        slot_id: this.slotId,
-        openid_token: openid,
-        member: { id: `${userId}:${deviceId}`, claimed_user_id: userId, claimed_device_id: deviceId },
-      }),
+      body: JSON.stringify(request),
     });
     const body = await res.json().catch(() => ({}));
-    if (res.status !== 200 || !body.jwt) throw new Error(`get_token: ${body.error || "HTTP " + res.status}`);
+    if (res.status !== 200 || !body.jwt) throw new Error(`${this.tokenEndpoint}: ${body.error || "HTTP " + res.status}`);
     return body;
+  }
+
+  /** Our own membership (see members()), or null. */
+  own() {
+    const me = this.client.getUserId();
+    const device = this.client.getDeviceId();
+    return this.members().find((m) => m.userId === me && m.deviceId === device) ?? null;
   }
 
   /**

@@ -121,6 +121,23 @@ bool Config::listens_on_loopback() const {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+bool Config::public_url_is_loopback() const {
+  if (public_baseurl.empty()) return true;
+  std::string_view rest = public_baseurl;
+  if (auto scheme = rest.find("://"); scheme != std::string_view::npos)
+    rest.remove_prefix(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
+  std::string_view host = rest;
+  if (host.starts_with('[')) {
+    host = host.substr(1, host.find(']') - 1);
+  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  bool ipv4 = host.find_first_not_of("0123456789.") == std::string_view::npos;
+  return host == "localhost" || host == "::1" || (ipv4 && host.starts_with("127."));
+}
+
 Config load_config_file(const std::string& path) {
   YAML::Node root;
   try {

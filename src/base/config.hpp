@@ -103,7 +103,14 @@ struct Config {
   std::string listen_host() const;
   uint16_t listen_port() const;
   bool listens_on_loopback() const;
-  bool registration_enabled() const { return enable_registration.value_or(listens_on_loopback()); }
+  // Whether public_baseurl (when set) names a loopback host.
+  bool public_url_is_loopback() const;
+  // Open registration by default only for a server nobody else can reach:
+  // loopback listener and no public URL elsewhere (a reverse proxy in front
+  // of a loopback listener would otherwise open it to everyone).
+  bool registration_enabled() const {
+    return enable_registration.value_or(listens_on_loopback() && public_url_is_loopback());
+  }
 };
 
 // Throws std::runtime_error with a message naming the key on bad input.

@@ -1,6 +1,8 @@
 #include "rtcauth/keys.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -46,13 +48,17 @@ ApiKeyPair load_or_create(const std::filesystem::path& path) {
   ApiKeyPair pair{"API" + random_token(9), random_token(32)};
   auto tmp = path;
   tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << json::serialize(json::object{{"key", pair.key}, {"secret", pair.secret}}) << "\n";
-    out.flush();
-    if (!out) throw std::runtime_error("rtc_auth: cannot write '" + tmp.string() + "'");
-  }
-  ::chmod(tmp.c_str(), 0600);
+  // Created 0600 from the start: the secret is never readable by others,
+  // and it is on disk before the rename makes it the key file.
+  std::string text =
+      json::serialize(json::object{{"key", pair.key}, {"secret", pair.secret}}) + "\n";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("rtc_auth: cannot write '" + tmp.string() + "'");
+  bool written = ::fchmod(fd, 0600) == 0 &&
+                 ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                 ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) throw std::runtime_error("rtc_auth: cannot write '" + tmp.string() + "'");
   std::filesystem::rename(tmp, path);
   return pair;
 }

@@ -39,6 +39,25 @@ describe("atrium command line", () => {
     assert.equal(login.body.user_id, "@carol:localhost");
   });
 
+  step("well-knowns follow the address used; behind a public URL they name it and registration stays closed", async () => {
+    const wk = await fetchJson(`${server.baseUrl}/.well-known/matrix/client`);
+    assert.equal(wk.body["m.homeserver"].base_url, server.baseUrl, "the Host the client used, without public_baseurl");
+    const config = path.join(scratch, "proxied.yaml");
+    await writeFile(config, "public_baseurl: https://matrix.example.org\n");
+    const proxied = await startServer({ extraArgs: ["--config", config] });
+    try {
+      const server = await fetchJson(`${proxied.baseUrl}/.well-known/matrix/server`);
+      assert.deepEqual(server.body, { "m.server": "matrix.example.org:443" });
+      const client = await fetchJson(`${proxied.baseUrl}/.well-known/matrix/client`);
+      assert.equal(client.body["m.homeserver"].base_url, "https://matrix.example.org");
+      const reg = await fetchJson(`${proxied.baseUrl}/_matrix/client/v3/register`, { method: "POST", body: { username: "x", password: "y" } });
+      assert.equal(reg.status, 403, JSON.stringify(reg.body));
+      assert.equal(reg.body.errcode, "M_FORBIDDEN");
+    } finally {
+      await proxied.stop();
+    }
+  });
+
   step("register-user refuses a taken or invalid name", async () => {
     const taken = atrium("register-user", "--data-dir", server.dataDir, "--user", "carol", "--password", "x");
     assert.notEqual(taken.status, 0);

@@ -1,4 +1,8 @@
 // /versions, /capabilities, /health, .well-known, push rules defaults, TURN.
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include "base/error.hpp"
 #include "homeserver/routes/helpers.hpp"
 #include "homeserver/routes/routes.hpp"
@@ -38,6 +42,29 @@ json::object capabilities_body() {
        }}};
 }
 
+// "host:port" of an http(s) URL (default ports filled in), or nothing.
+std::optional<std::string> public_authority(std::string_view url) {
+  std::string_view rest = url;
+  std::string port;
+  if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+    port = "443";
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+    port = "80";
+  } else {
+    return std::nullopt;
+  }
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
+  if (rest.empty()) return std::nullopt;
+  auto colon = rest.rfind(':');
+  bool has_port =
+      colon != std::string_view::npos && (rest.front() != '[' || rest[colon - 1] == ']');
+  if (has_port) return std::string(rest);
+  return std::string(rest) + ":" + port;
+}
+
 }  // namespace
 
 void add_misc_routes(net::Router& router, Homeserver& hs) {
@@ -50,19 +77,34 @@ void add_misc_routes(net::Router& router, Homeserver& hs) {
   });
   router.add(Method::get, "/_matrix/client/versions",
              [](net::Request&, net::Respond respond) { respond(ok_json(versions_body())); });
-  router.add(Method::get, "/.well-known/matrix/client", [&hs](net::Request&, net::Respond respond) {
-    std::string base =
-        hs.config.public_baseurl.empty() ? "http://" + hs.config.listen : hs.config.public_baseurl;
-    json::object body{{"m.homeserver", json::object{{"base_url", base}}}};
-    // Older MatrixRTC clients still discover the SFU here.
-    if (!hs.config.rtc_transports.empty())
-      body["org.matrix.msc4143.rtc_foci"] = rtc_transports_json(hs.config);
-    respond(ok_json(body));
-  });
+  router.add(Method::get, "/.well-known/matrix/client",
+             [&hs](net::Request& req, net::Respond respond) {
+               // Without public_baseurl, the address the client reached us at is the
+               // best guess (listen may be 0.0.0.0 or port 0).
+               std::string base = hs.config.public_baseurl;
+               if (base.empty()) {
+                 auto host = req.header("host");
+                 bool usable =
+                     host && !host->empty() && host->size() < 256 &&
+                     host->find_first_not_of(
+                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
+                         std::string_view::npos;
+                 base = "http://" + (usable ? std::string(*host) : hs.config.listen);
+               }
+               json::object body{{"m.homeserver", json::object{{"base_url", base}}}};
+               // Older MatrixRTC clients still discover the SFU here.
+               if (!hs.config.rtc_transports.empty())
+                 body["org.matrix.msc4143.rtc_foci"] = rtc_transports_json(hs.config);
+               respond(ok_json(body));
+             });
   router.add(Method::get, "/.well-known/matrix/server", [&hs](net::Request&, net::Respond respond) {
+    // Other servers (and a separate auth service) reach our federation
+    // endpoints where clients reach us: public_baseurl's host and port when
+    // set, else the listener's port.
     std::string server = hs.config.server_name;
     if (server.find(':') == std::string::npos && server.front() != '[')
-      server += ":" + std::to_string(hs.config.listen_port());
+      server = public_authority(hs.config.public_baseurl)
+                   .value_or(server + ":" + std::to_string(hs.config.listen_port()));
     respond(ok_json(json::object{{"m.server", server}}));
   });
   router.add(Method::get, std::string(kClient) + "/capabilities",

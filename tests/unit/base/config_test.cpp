@@ -28,6 +28,23 @@ TEST(Config, DefaultsListenOnLoopbackWithOpenRegistration) {
   EXPECT_TRUE(c.registration_enabled());
 }
 
+TEST(Config, RegistrationStaysClosedBehindAPublicUrl) {
+  Config c;  // loopback listener, as behind a reverse proxy
+  for (const char* url : {"http://127.0.0.1:8008", "http://localhost", "https://[::1]:8448/x"}) {
+    c.public_baseurl = url;
+    EXPECT_TRUE(c.public_url_is_loopback()) << url;
+    EXPECT_TRUE(c.registration_enabled()) << url;
+  }
+  for (const char* url :
+       {"https://matrix.example.org", "https://user@example.org:443/", "http://10.0.0.1:8008",
+        "https://[2001:db8::1]/", "https://127.example.org"}) {
+    c.public_baseurl = url;
+    EXPECT_FALSE(c.registration_enabled()) << url;
+  }
+  c.enable_registration = true;
+  EXPECT_TRUE(c.registration_enabled());
+}
+
 TEST(Config, ReadsYamlKeys) {
   auto c = load_config_file(
       write_temp("server_name: example.org\nlisten: '[::1]:9000'\nenable_registration: false\n"

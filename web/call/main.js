@@ -13,6 +13,7 @@ import { MatrixEventEvent, RoomEvent } from "matrix-js-sdk";
 import { MatrixRTCSessionEvent } from "matrix-js-sdk/lib/matrixrtc/index.js";
 
 import * as mx from "../shared/matrix.js";
+import { Shell } from "../shared/shell.js";
 import { MatrixKeyProvider, e2eeWorker } from "./keys.js";
 import * as calls from "./events.js";
 import { Tiles } from "./tiles.js";
@@ -41,126 +42,32 @@ const state = {
   notificationsSent: [],
   reactions: [], // reactions received: {from, emoji, name, membershipEventId}
   encryptionErrors: [],
-  errors: [],
 };
 const tiles = new Tiles($("tiles"));
 
-function setStatus(text) {
-  $("status").textContent = text;
-}
-
-function fail(where, e) {
-  console.error(where, e);
-  state.errors.push(`${where}: ${e?.message || e}`);
-  setStatus(`${where}: ${e?.message || e}`);
-}
-
-function show(view) {
-  for (const v of ["login-view", "rooms-view", "room-view", "call-view"]) $(v).hidden = v !== view;
-  $("logout").hidden = view === "login-view";
-}
-
-// ---- account ----
-
-async function signIn(register) {
-  const username = $("username").value.trim();
-  const password = $("password").value;
-  if (!username || !password) return;
-  setStatus(register ? "signing up…" : "logging in…");
-  try {
-    const creds = register ? await mx.register(username, password) : await mx.login(username, password);
-    sessionStorage.setItem(CREDS_KEY, JSON.stringify(creds));
-    await startWith(creds);
-  } catch (e) {
-    fail(register ? "sign up" : "log in", e);
-  }
-}
-
-async function startWith(creds) {
-  state.creds = creds;
-  $("who").textContent = creds.user_id;
-  setStatus("syncing…");
-  state.client = await mx.startClient(creds, { crypto: true });
-  state.client.on(RoomEvent.Timeline, (ev, room, toStart) => !toStart && onEvent(ev));
-  state.client.on(MatrixEventEvent.Decrypted, (ev) => onEvent(ev));
-  setStatus("");
-  const roomFromUrl = decodeURIComponent(location.hash.replace(/^#\/room\//, ""));
-  if (roomFromUrl && roomFromUrl !== location.hash && state.client.getRoom(roomFromUrl)) openRoom(roomFromUrl);
-  else showRooms();
-}
-
-async function logout() {
-  await leaveCall().catch(() => {});
-  sessionStorage.removeItem(CREDS_KEY);
-  try {
-    await state.client?.logout(true);
-  } catch {
-    /* token already gone */
-  }
-  state.client?.stopClient();
-  location.hash = "";
-  location.reload();
-}
+const shell = new Shell({
+  credsKey: CREDS_KEY,
+  views: ["login-view", "rooms-view", "room-view", "call-view"],
+  crypto: true,
+  openRoom,
+  onClient: (client) => {
+    state.client = client;
+    state.creds = shell.creds;
+    client.on(RoomEvent.Timeline, (ev, room, toStart) => !toStart && onEvent(ev));
+    client.on(MatrixEventEvent.Decrypted, (ev) => onEvent(ev));
+  },
+  beforeLogout: () => leaveCall(),
+});
+const setStatus = (text) => shell.setStatus(text);
+const fail = (where, e) => shell.fail(where, e);
+const show = (view) => shell.show(view);
 
 // ---- rooms ----
-
-function showRooms() {
-  show("rooms-view");
-  const list = $("room-list");
-  list.replaceChildren();
-  for (const r of mx.joinedRooms(state.client)) {
-    const li = document.createElement("li");
-    const b = document.createElement("button");
-    b.textContent = r.name;
-    b.dataset.roomId = r.roomId;
-    b.onclick = () => openRoom(r.roomId);
-    li.append(b);
-    list.append(li);
-  }
-}
-
-async function createRoom(e) {
-  e.preventDefault();
-  try {
-    setStatus("creating room…");
-    const encrypted = $("new-room-encrypted").checked;
-    const roomId = await mx.createRoom(state.client, $("new-room-name").value.trim(), [], { encrypted });
-    setStatus("");
-    openRoom(roomId);
-  } catch (err) {
-    fail("create room", err);
-  }
-}
-
-async function joinRoom(e) {
-  e?.preventDefault();
-  try {
-    setStatus("joining room…");
-    const roomId = await mx.joinRoom(state.client, $("join-room-id").value.trim());
-    setStatus("");
-    openRoom(roomId);
-  } catch (err) {
-    fail("join room", err);
-  }
-}
-
-async function invite(e) {
-  e.preventDefault();
-  const userId = $("invite-user").value.trim();
-  try {
-    await state.client.invite(state.roomId, userId);
-    $("invite-user").value = "";
-    setStatus(`invited ${userId}`);
-  } catch (err) {
-    fail("invite", err);
-  }
-}
 
 function openRoom(roomId) {
   if (state.joined && roomId === state.roomId) return show("call-view");
   if (!state.joined) state.rtc?.close();
   state.roomId = roomId;
-  location.hash = `#/room/${encodeURIComponent(roomId)}`;
   const room = state.client.getRoom(roomId);
   state.encrypted = !!room?.hasEncryptionStateEvent();
   $("room-name").textContent = room?.name || roomId;
@@ -272,7 +179,7 @@ async function answerRing() {
   if (!ring) return;
   stopRinging();
   if (state.joined && state.roomId !== ring.roomId) await leaveCall();
-  openRoom(ring.roomId);
+  shell.open(ring.roomId);
   await joinCall();
 }
 
@@ -436,17 +343,7 @@ function renderTiles() {
 
 // ---- wiring ----
 
-$("login-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  signIn(false);
-});
-$("signup").addEventListener("click", () => signIn(true));
-$("logout").addEventListener("click", logout);
-$("create-form").addEventListener("submit", createRoom);
-$("join-form").addEventListener("submit", joinRoom);
-$("invite-form").addEventListener("submit", invite);
 $("start-call").addEventListener("click", joinCall);
-$("back-to-rooms").addEventListener("click", showRooms);
 $("leave-call").addEventListener("click", () => leaveCall().catch((e) => fail("leave", e)));
 $("toggle-mic").addEventListener("click", () => toggle("mic"));
 $("toggle-camera").addEventListener("click", () => toggle("camera"));
@@ -492,7 +389,7 @@ window.CALL = {
     keys: state.keys ? [...state.keys.log] : [],
     encryptionErrors: state.encryptionErrors.length,
     tiles: tiles.summary(),
-    errors: [...state.errors],
+    errors: [...shell.errors],
   }),
   /** Per remote identity: inbound video/audio figures from the receivers. */
   async stats() {
@@ -534,13 +431,4 @@ window.CALL = {
   },
 };
 
-const saved = sessionStorage.getItem(CREDS_KEY);
-if (saved) {
-  startWith(JSON.parse(saved)).catch((e) => {
-    sessionStorage.removeItem(CREDS_KEY);
-    show("login-view");
-    fail("resume", e);
-  });
-} else {
-  show("login-view");
-}
+shell.start();

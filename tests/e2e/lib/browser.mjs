@@ -107,7 +107,7 @@ export class Browser {
 }
 
 /** Launch headless Chromium with a fresh profile dir. */
-export async function launchBrowser(name = "browser", { extraArgs = [] } = {}) {
+export async function launchBrowser(name = "browser", { extraArgs = [], viewport = { width: 800, height: 600 } } = {}) {
   assertLoopbackOnly();
   const profileDir = await mkdtemp(path.join(os.tmpdir(), `atrium-chromium-${name}-`));
   const context = await chromium.launchPersistentContext(profileDir, {
@@ -115,7 +115,7 @@ export async function launchBrowser(name = "browser", { extraArgs = [] } = {}) {
     headless: true,
     chromiumSandbox: false,
     args: [...CHROMIUM_FLAGS, ...extraArgs],
-    viewport: { width: 800, height: 600 },
+    viewport,
     timeout: 60000,
   });
   return new Browser(name, context, profileDir);

@@ -3,7 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <ctime>
-#include <deque>
+#include <vector>
 
 #include "base/log.hpp"
 
@@ -71,7 +71,7 @@ class OfferTrackingSocket : public net::WebSocket {
     if (response.has_offer()) {
       std::lock_guard lock(mutex_);
       offers_.push_back(response.offer().id());
-      if (offers_.size() > 64) offers_.pop_front();
+      if (offers_.size() > 64) offers_.erase(offers_.begin());
     }
     if (json) {
       inner_->send_text(to_json(response));
@@ -98,7 +98,7 @@ class OfferTrackingSocket : public net::WebSocket {
     std::lock_guard lock(mutex_);
     if (offers_.empty()) return 0;
     uint32_t id = offers_.front();
-    offers_.pop_front();
+    offers_.erase(offers_.begin());
     return id;
   }
 
@@ -106,7 +106,7 @@ class OfferTrackingSocket : public net::WebSocket {
   std::shared_ptr<net::WebSocket> inner_;
   std::atomic<bool> json_{false};
   std::mutex mutex_;
-  std::deque<uint32_t> offers_;
+  std::vector<uint32_t> offers_;  // a few at most; a deque took ~600 bytes per socket
 };
 
 }  // namespace

@@ -270,10 +270,25 @@ void DtlsTransport::start(Clock::time_point now) {
   if (config_.role == DtlsRole::kClient) drive_handshake();
 }
 
+// OpenSSL keeps a 16 KiB record buffer each way per connection, ~33 KiB, and
+// SSL_MODE_RELEASE_BUFFERS does nothing for DTLS. Once connected, every entry
+// point takes them for its call and the outermost gives them back after it
+// (SSL_free_buffers keeps them while a record is still pending): an idle
+// connection holds none. Calls nest when a callback sends (SCTP answers).
+bool DtlsTransport::take_buffers() {
+  if (state_ == DtlsState::kConnected && SSL_alloc_buffers(ssl_) != 1) return false;
+  ++buffer_users_;
+  return true;
+}
+
+void DtlsTransport::release_buffers() {
+  if (--buffer_users_ == 0 && ssl_ && state_ == DtlsState::kConnected) (void)SSL_free_buffers(ssl_);
+}
+
 void DtlsTransport::handle_datagram(std::span<const uint8_t> datagram, Clock::time_point now) {
   if (!ssl_ || state_ == DtlsState::kFailed || state_ == DtlsState::kClosed) return;
   if (state_ == DtlsState::kNew) start(now);
-  if (state_ == DtlsState::kFailed) return;
+  if (state_ == DtlsState::kFailed || !take_buffers()) return;
   BIO_write(SSL_get_rbio(ssl_), datagram.data(), static_cast<int>(datagram.size()));
   if (state_ == DtlsState::kConnecting)
     drive_handshake();
@@ -282,6 +297,7 @@ void DtlsTransport::handle_datagram(std::span<const uint8_t> datagram, Clock::ti
   // Whatever OpenSSL did not consume (a record it dropped) must not linger
   // and be parsed as the start of the next datagram.
   (void)BIO_reset(SSL_get_rbio(ssl_));
+  release_buffers();
 }
 
 void DtlsTransport::drive_handshake() {
@@ -338,9 +354,11 @@ void DtlsTransport::handle_timeout(Clock::time_point now) {
     return;
   }
   if (!ssl_ || (state_ != DtlsState::kConnecting && state_ != DtlsState::kConnected)) return;
+  if (!take_buffers()) return;
   ERR_clear_error();
   if (DTLSv1_handle_timeout(ssl_) < 0 && state_ == DtlsState::kConnecting)
     fail("handshake gave up after retransmissions: " + openssl_error());
+  release_buffers();
 }
 
 std::optional<DtlsTransport::Clock::time_point> DtlsTransport::next_timeout(
@@ -359,16 +377,18 @@ std::optional<DtlsTransport::Clock::time_point> DtlsTransport::next_timeout(
 }
 
 bool DtlsTransport::send_application_data(std::span<const uint8_t> data) {
-  if (state_ != DtlsState::kConnected || data.empty()) return false;
+  if (state_ != DtlsState::kConnected || data.empty() || !take_buffers()) return false;
   ERR_clear_error();
   int written = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
+  release_buffers();
   return written == static_cast<int>(data.size());
 }
 
 void DtlsTransport::close() {
-  if (state_ == DtlsState::kConnected) {
+  if (state_ == DtlsState::kConnected && take_buffers()) {
     ERR_clear_error();
     SSL_shutdown(ssl_);
+    release_buffers();
   }
   if (state_ != DtlsState::kFailed) state_ = DtlsState::kClosed;
 }

@@ -118,6 +118,8 @@ class DtlsTransport {
   friend struct DtlsAccess;
   void drive_handshake();
   void read_application_data();
+  bool take_buffers();
+  void release_buffers();
   void fail(std::string reason);
   std::optional<DtlsSrtpKeys> export_keys();
   bool peer_fingerprint_matches();
@@ -130,6 +132,7 @@ class DtlsTransport {
   Clock::time_point deadline_{};
   std::string failure_;
   bool fingerprint_mismatch_ = false;
+  int buffer_users_ = 0;  // entry points on the stack holding the record buffers
 };
 
 }  // namespace atrium::media

@@ -59,6 +59,9 @@ struct SctpGlue {
       usrsctp_init_nothreads(0, &SctpGlue::output, nullptr);
       // Browsers do not negotiate ECN on data channels.
       usrsctp_sysctl_set_sctp_ecn_enable(0);
+      // Each socket holds one association: its association hash needs no
+      // buckets to speak of (the default 256 cost 2 KiB per socket).
+      usrsctp_tunable_set_sctp_pcbtblsize(4);
     });
   }
 

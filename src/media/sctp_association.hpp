@@ -83,7 +83,10 @@ struct SctpConfig {
   size_t max_message_size = 262144;         // the largest message we accept
   size_t remote_max_message_size = 262144;  // the peer's a=max-message-size
   bool dtls_client = false;  // RFC 8832: the DTLS client opens even streams, the server odd
-  uint16_t streams = 1024;   // outbound streams requested, inbound streams accepted
+  // Outbound streams requested, inbound streams accepted. usrsctp allocates
+  // ~110 bytes per stream and association up front (out and in), whether used
+  // or not; Chrome's own limit is 1024.
+  uint16_t streams = 1024;
 };
 
 struct SctpCallbacks {

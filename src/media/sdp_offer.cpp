@@ -58,19 +58,28 @@ SdpSession build_offer(const OfferOptions& options) {
 }
 
 AnswerToOfferResult read_answer(const SdpSession& offer, const SdpSession& answer) {
+  std::vector<std::string> mids;
+  mids.reserve(offer.media.size());
+  for (const SdpMedia& m : offer.media)
+    mids.push_back(m.mid);
+  return read_answer(mids, answer);
+}
+
+AnswerToOfferResult read_answer(std::span<const std::string> offered_mids,
+                                const SdpSession& answer) {
   AnswerToOfferResult result;
-  if (answer.media.size() != offer.media.size()) {
+  if (answer.media.size() != offered_mids.size()) {
     result.error = "the answer has " + std::to_string(answer.media.size()) +
-                   " m-lines, the offer " + std::to_string(offer.media.size());
+                   " m-lines, the offer " + std::to_string(offered_mids.size());
     return result;
   }
   AnswerToOffer out;
   bool have_transport = false;
   for (size_t i = 0; i < answer.media.size(); ++i) {
     const SdpMedia& m = answer.media[i];
-    if (m.mid != offer.media[i].mid) {
+    if (m.mid != offered_mids[i]) {
       result.error = "m-line " + std::to_string(i) + " answers mid '" + m.mid + "', offered '" +
-                     offer.media[i].mid + "'";
+                     offered_mids[i] + "'";
       return result;
     }
     AcceptedSection section;

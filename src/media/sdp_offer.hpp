@@ -5,6 +5,7 @@
 // answer tells us the peer's ICE and DTLS parameters and what it accepted.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,10 @@ struct AnswerToOfferResult {
 // Checks the answer against our offer (same m-lines, ICE and DTLS present, a
 // setup role that fits our actpass) and extracts the parameters.
 AnswerToOfferResult read_answer(const SdpSession& offer, const SdpSession& answer);
+// The same given only the offer's mids in m-line order (all it needs), for an
+// offerer that keeps no whole offer around.
+AnswerToOfferResult read_answer(std::span<const std::string> offered_mids,
+                                const SdpSession& answer);
 
 // The codecs an SFU sends to subscribers, with the payload types livekit-client
 // expects from LiveKit (Opus 111, VP8 96/97, VP9 98/99, H.264 102/103).

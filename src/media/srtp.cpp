@@ -212,11 +212,36 @@ int64_t estimate_srtp_index(uint64_t highest_index, uint16_t seq) {
 }
 
 struct SrtpSession::Crypto {
+  // Each cipher context (~1 KiB) is keyed on first use: with DTLS-SRTP a
+  // session works one way only, and an idle peer needs none of them.
   CipherCtx rtp_encrypt, rtp_decrypt, rtcp_encrypt, rtcp_decrypt;
   MacCtx rtp_mac, rtcp_mac;
+  const EVP_CIPHER* cipher = nullptr;
+  std::array<uint8_t, kSrtpMasterKeyLength> rtp_key{}, rtcp_key{};
   std::array<uint8_t, 14> rtp_salt{}, rtcp_salt{};
 
+  // nullptr if OpenSSL cannot set the context up.
+  EVP_CIPHER_CTX* keyed(CipherCtx& ctx, const std::array<uint8_t, kSrtpMasterKeyLength>& key,
+                        bool encrypt) {
+    if (ctx) return ctx.get();
+    CipherCtx made(EVP_CIPHER_CTX_new());
+    // The IV is set per packet; GCM keeps its default 12-byte IV length.
+    if (!made ||
+        (encrypt ? EVP_EncryptInit_ex(made.get(), cipher, nullptr, key.data(), nullptr)
+                 : EVP_DecryptInit_ex(made.get(), cipher, nullptr, key.data(), nullptr)) != 1) {
+      return nullptr;
+    }
+    ctx = std::move(made);
+    return ctx.get();
+  }
+  EVP_CIPHER_CTX* rtp_encryptor() { return keyed(rtp_encrypt, rtp_key, true); }
+  EVP_CIPHER_CTX* rtp_decryptor() { return keyed(rtp_decrypt, rtp_key, false); }
+  EVP_CIPHER_CTX* rtcp_encryptor() { return keyed(rtcp_encrypt, rtcp_key, true); }
+  EVP_CIPHER_CTX* rtcp_decryptor() { return keyed(rtcp_decrypt, rtcp_key, false); }
+
   ~Crypto() {
+    OPENSSL_cleanse(rtp_key.data(), rtp_key.size());
+    OPENSSL_cleanse(rtcp_key.data(), rtcp_key.size());
     OPENSSL_cleanse(rtp_salt.data(), rtp_salt.size());
     OPENSSL_cleanse(rtcp_salt.data(), rtcp_salt.size());
   }
@@ -250,20 +275,10 @@ bool SrtpSession::init(const SrtpDerivedKeys& keys) {
   Crypto& c = *crypto_;
   c.rtp_salt = keys.rtp.salt;
   c.rtcp_salt = keys.rtcp.salt;
-  const EVP_CIPHER* cipher = is_aead(profile_) ? aes_128_gcm() : aes_128_ctr();
-  if (cipher == nullptr) return false;
-  auto keyed = [&](CipherCtx& ctx, const SrtpSessionKeys& k, bool encrypt) {
-    ctx.reset(EVP_CIPHER_CTX_new());
-    if (!ctx) return false;
-    // The IV is set per packet; GCM keeps its default 12-byte IV length.
-    return encrypt
-               ? EVP_EncryptInit_ex(ctx.get(), cipher, nullptr, k.cipher_key.data(), nullptr) == 1
-               : EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, k.cipher_key.data(), nullptr) == 1;
-  };
-  if (!keyed(c.rtp_encrypt, keys.rtp, true) || !keyed(c.rtp_decrypt, keys.rtp, false) ||
-      !keyed(c.rtcp_encrypt, keys.rtcp, true) || !keyed(c.rtcp_decrypt, keys.rtcp, false)) {
-    return false;
-  }
+  c.cipher = is_aead(profile_) ? aes_128_gcm() : aes_128_ctr();
+  if (c.cipher == nullptr) return false;
+  c.rtp_key = keys.rtp.cipher_key;
+  c.rtcp_key = keys.rtcp.cipher_key;
   if (is_aead(profile_)) return true;
   auto mac_keyed = [&](MacCtx& ctx, const SrtpSessionKeys& k) {
     if (hmac() == nullptr) return false;
@@ -304,17 +319,18 @@ SrtpError SrtpSession::protect_rtp(std::span<uint8_t> buffer, size_t& length) {
   }
   const uint32_t roc = static_cast<uint32_t>(index >> 16);
   Crypto& c = *crypto_;
+  EVP_CIPHER_CTX* cipher = c.rtp_encryptor();
+  if (cipher == nullptr) return SrtpError::kCryptoFailure;
   if (is_aead(profile_)) {
-    if (!gcm_seal(c.rtp_encrypt.get(), gcm_iv(c.rtp_salt, ssrc, roc, seq), packet, header, nullptr,
-                  0, packet + header, length - header, packet + length)) {
+    if (!gcm_seal(cipher, gcm_iv(c.rtp_salt, ssrc, roc, seq), packet, header, nullptr, 0,
+                  packet + header, length - header, packet + length)) {
       return SrtpError::kCryptoFailure;
     }
   } else {
     uint8_t roc_bytes[4];
     write_u32(roc_bytes, roc);
     uint8_t mac[20];
-    if (!ctr_crypt(c.rtp_encrypt.get(), aes_cm_iv(c.rtp_salt, ssrc, index), packet + header,
-                   length - header) ||
+    if (!ctr_crypt(cipher, aes_cm_iv(c.rtp_salt, ssrc, index), packet + header, length - header) ||
         !hmac_sha1(c.rtp_mac.get(), packet, length, roc_bytes, 4, mac)) {
       return SrtpError::kCryptoFailure;
     }
@@ -354,10 +370,11 @@ SrtpError SrtpSession::unprotect_rtp(std::span<uint8_t> buffer, size_t& length) 
 
   const uint32_t roc = static_cast<uint32_t>(index >> 16);
   Crypto& c = *crypto_;
+  EVP_CIPHER_CTX* cipher = c.rtp_decryptor();
+  if (cipher == nullptr) return SrtpError::kCryptoFailure;
   if (is_aead(profile_)) {
-    SrtpError opened =
-        gcm_open(c.rtp_decrypt.get(), gcm_iv(c.rtp_salt, ssrc, roc, seq), packet, header, nullptr,
-                 0, packet + header, payload_end - header, packet + payload_end);
+    SrtpError opened = gcm_open(cipher, gcm_iv(c.rtp_salt, ssrc, roc, seq), packet, header, nullptr,
+                                0, packet + header, payload_end - header, packet + payload_end);
     if (opened != SrtpError::kOk) return opened;
   } else {
     uint8_t roc_bytes[4];
@@ -368,7 +385,7 @@ SrtpError SrtpSession::unprotect_rtp(std::span<uint8_t> buffer, size_t& length) 
     }
     // Verify before decrypting: a forged packet leaves the buffer untouched.
     if (CRYPTO_memcmp(mac, packet + payload_end, tag_length) != 0) return SrtpError::kAuthFailed;
-    if (!ctr_crypt(c.rtp_decrypt.get(), aes_cm_iv(c.rtp_salt, ssrc, index), packet + header,
+    if (!ctr_crypt(cipher, aes_cm_iv(c.rtp_salt, ssrc, index), packet + header,
                    payload_end - header)) {
       return SrtpError::kCryptoFailure;
     }
@@ -398,19 +415,21 @@ SrtpError SrtpSession::protect_rtcp(std::span<uint8_t> buffer, size_t& length) {
   write_u32(e_and_index, kSrtcpEncryptedBit | index);
 
   Crypto& c = *crypto_;
+  EVP_CIPHER_CTX* cipher = c.rtcp_encryptor();
+  if (cipher == nullptr) return SrtpError::kCryptoFailure;
   uint8_t* body = packet + kRtcpFixedHeader;
   const size_t body_size = length - kRtcpFixedHeader;
   if (is_aead(profile_)) {
     // Layout (RFC 7714 §9): header | ciphertext | tag | E+index.
-    if (!gcm_seal(c.rtcp_encrypt.get(), gcm_iv(c.rtcp_salt, ssrc, index >> 16, uint16_t(index)),
-                  packet, kRtcpFixedHeader, e_and_index, 4, body, body_size, packet + length)) {
+    if (!gcm_seal(cipher, gcm_iv(c.rtcp_salt, ssrc, index >> 16, uint16_t(index)), packet,
+                  kRtcpFixedHeader, e_and_index, 4, body, body_size, packet + length)) {
       return SrtpError::kCryptoFailure;
     }
     std::copy(e_and_index, e_and_index + 4, packet + length + kGcmTagLength);
   } else {
     // Layout (RFC 3711 §3.4): header | ciphertext | E+index | tag over all before it.
     uint8_t mac[20];
-    if (!ctr_crypt(c.rtcp_encrypt.get(), aes_cm_iv(c.rtcp_salt, ssrc, index), body, body_size)) {
+    if (!ctr_crypt(cipher, aes_cm_iv(c.rtcp_salt, ssrc, index), body, body_size)) {
       return SrtpError::kCryptoFailure;
     }
     std::copy(e_and_index, e_and_index + 4, packet + length);
@@ -448,6 +467,8 @@ SrtpError SrtpSession::unprotect_rtcp(std::span<uint8_t> buffer, size_t& length)
   }
 
   Crypto& c = *crypto_;
+  EVP_CIPHER_CTX* cipher = c.rtcp_decryptor();
+  if (cipher == nullptr) return SrtpError::kCryptoFailure;
   uint8_t* body = packet + kRtcpFixedHeader;
   if (is_aead(profile_)) {
     const auto iv = gcm_iv(c.rtcp_salt, ssrc, index >> 16, uint16_t(index));
@@ -455,7 +476,7 @@ SrtpError SrtpSession::unprotect_rtcp(std::span<uint8_t> buffer, size_t& length)
     const size_t aad_size = encrypted ? kRtcpFixedHeader : plain_end;
     const size_t cipher_size = encrypted ? plain_end - kRtcpFixedHeader : 0;
     SrtpError opened =
-        gcm_open(c.rtcp_decrypt.get(), iv, packet, aad_size, e_and_index, 4,
+        gcm_open(cipher, iv, packet, aad_size, e_and_index, 4,
                  encrypted ? body : packet + plain_end, cipher_size, packet + plain_end);
     if (opened != SrtpError::kOk) return opened;
   } else {
@@ -466,7 +487,7 @@ SrtpError SrtpSession::unprotect_rtcp(std::span<uint8_t> buffer, size_t& length)
     if (CRYPTO_memcmp(mac, packet + plain_end + 4, tag_length) != 0) {
       return SrtpError::kAuthFailed;
     }
-    if (encrypted && !ctr_crypt(c.rtcp_decrypt.get(), aes_cm_iv(c.rtcp_salt, ssrc, index), body,
+    if (encrypted && !ctr_crypt(cipher, aes_cm_iv(c.rtcp_salt, ssrc, index), body,
                                 plain_end - kRtcpFixedHeader)) {
       return SrtpError::kCryptoFailure;
     }

@@ -204,6 +204,7 @@ void WebRtcTransport::start_sctp() {
   config.max_message_size = config_.max_message_size;
   config.remote_max_message_size = config_.remote_max_message_size;
   config.dtls_client = config_.dtls_role == DtlsRole::kClient;
+  config.streams = config_.sctp_streams;
   SctpCallbacks callbacks;
   callbacks.send_packet = [this,
                            alive = std::weak_ptr<bool>(alive_)](std::span<const uint8_t> packet) {

@@ -39,6 +39,7 @@ struct WebRtcTransportConfig {
   uint16_t sctp_remote_port = 5000;
   size_t max_message_size = 262144;        // ours (a=max-message-size we announce)
   size_t remote_max_message_size = 65536;  // the peer's (RFC 8841 default)
+  uint16_t sctp_streams = 1024;            // see SctpConfig::streams
   SrtpOptions srtp;
   std::chrono::milliseconds ice_connect_timeout{30'000};
   std::chrono::milliseconds ice_consent_timeout{30'000};

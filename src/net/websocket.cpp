@@ -107,7 +107,7 @@ class Session final : public ServerWebSocket, public std::enable_shared_from_thi
     }
     ws_.set_option(timeout);
     websocket::permessage_deflate deflate;
-    deflate.server_enable = true;  // used only when the client offers it
+    deflate.server_enable = options_.permessage_deflate;  // used only when the client offers it
     ws_.set_option(deflate);
     // The size limit is enforced in the read loop: Beast's own check fails
     // the connection through a teardown that, in Boost 1.81, closes the

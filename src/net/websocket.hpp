@@ -31,6 +31,11 @@ struct WebSocketOptions {
   // Outgoing backlog a slow client may cause before it is closed with 1008.
   size_t max_queued_messages = 1000;
   size_t max_queued_bytes = 16 << 20;
+  // permessage-deflate when the client offers it (browsers do). Off: a zlib
+  // state costs ~130 KiB per connection, most of an idle SFU subscriber, and
+  // signalling messages are small protobufs (LiveKit's server does not
+  // compress either).
+  bool permessage_deflate = false;
 };
 
 // One accepted WebSocket connection. Thread-safe: send/close may be called

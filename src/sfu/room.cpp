@@ -17,6 +17,10 @@ using media::RtpView;
 
 namespace {
 
+// Packets kept per published layer for NACKs (RetransmissionBuffer).
+constexpr size_t kVideoRingPackets = 1024;
+constexpr size_t kAudioRingPackets = 128;
+
 std::string random_string(size_t length) {
   static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   static thread_local std::mt19937_64 generator{std::random_device{}()};
@@ -94,6 +98,10 @@ Room::~Room() {
 
 std::shared_ptr<media::WebRtcTransport> Room::make_transport(Participant& p, bool publisher,
                                                              media::WebRtcTransportConfig config) {
+  // LiveKit's data channels are few (_reliable, _lossy, _data_track per side,
+  // reopened on resume): 32 streams leave each side 16 ids, and cost ~3.5 KiB
+  // per association where usrsctp's arrays for 1024 cost ~110 KiB.
+  config.sctp_streams = 32;
   media::WebRtcTransport::Callbacks callbacks;
   Participant* self = &p;
   auto alive = std::weak_ptr<bool>(p.alive);
@@ -297,7 +305,8 @@ void Room::announce_track(const std::string& sid, const TrackAnnouncement& annou
   size_t layers =
       announced.video ? std::max<size_t>(1, std::min(announced.rids.size(), kMaxLayers)) : 1;
   for (size_t i = 0; i < layers; ++i)
-    track->buffers.push_back(std::make_unique<RetransmissionBuffer>(announced.video ? 1024 : 128));
+    track->buffers.push_back(std::make_unique<RetransmissionBuffer>(
+        announced.video ? kVideoRingPackets : kAudioRingPackets));
   tracks_[announced.sid] = track.get();
   it->second->tracks.push_back(std::move(track));
   bind_tracks(*it->second);
@@ -418,7 +427,7 @@ std::string Room::handle_subscriber_answer(const std::string& sid, const std::st
     return "not an answer to the current offer";
   auto parsed = media::parse_sdp(answer_text);
   if (!parsed) return "bad SDP: " + parsed.error.reason;
-  auto read = media::read_answer(p.sent_offer, *parsed.session);
+  auto read = media::read_answer(p.sent_mids, *parsed.session);
   if (!read) return read.error;
   if (!p.dtls_set) {
     p.subscriber->set_remote_dtls(read.answer->dtls_role, read.answer->remote_fingerprint_algorithm,
@@ -467,8 +476,11 @@ void Room::renegotiate(Participant& p) {
   p.awaiting_answer = true;
   ++p.offer_id;
   ++p.offer.session_version;
-  p.sent_offer = media::build_offer(p.offer);
-  observer_.on_subscriber_offer(p.sid, media::write_sdp(p.sent_offer), p.offer_id);
+  const media::SdpSession offer = media::build_offer(p.offer);
+  p.sent_mids.clear();
+  for (const media::SdpMedia& m : offer.media)
+    p.sent_mids.push_back(m.mid);
+  observer_.on_subscriber_offer(p.sid, media::write_sdp(offer), p.offer_id);
 }
 
 void Room::subscribe(const std::string& subscriber_sid, const std::string& track_sid, bool on) {
@@ -528,6 +540,9 @@ void Room::subscribe(const std::string& subscriber_sid, const std::string& track
   config.ssrc = subscription->ssrc;
   config.clock_rate = track.codec.clock_rate ? track.codec.clock_rate : 90000;
   config.codec = track.kind;
+  // A NACK can be answered only while the track's ring holds the packet: an
+  // audio ring keeps 128, so a longer sequencer would only take memory.
+  if (!track.announced.video) config.sequencer_capacity = kAudioRingPackets;
   Room::PublishedTrack* track_ptr = &track;
   subscription->down = std::make_unique<DownTrack>(
       config, [this, track_ptr](int layer) { request_keyframe(*track_ptr, layer); });

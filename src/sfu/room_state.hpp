@@ -124,7 +124,9 @@ struct Room::Participant {
   // Subscriber connection.
   std::shared_ptr<media::WebRtcTransport> subscriber;
   media::OfferOptions offer;
-  media::SdpSession sent_offer;  // the one the next answer answers
+  // The m-lines (mids) of the offer the next answer answers: all read_answer
+  // needs, where the whole parsed offer took kilobytes per subscriber.
+  std::vector<std::string> sent_mids;
   uint32_t offer_id = 0;
   bool awaiting_answer = false;
   bool offer_dirty = false;

@@ -22,8 +22,7 @@ void write_vp8_picture_id(std::span<uint8_t> payload, const Vp8Descriptor& vp8, 
 RtpMunger::RtpMunger(uint32_t ssrc, uint32_t clock_rate, size_t sequencer_capacity)
     : ssrc_(ssrc),
       clock_rate_(clock_rate),
-      sequencer_mask_(std::bit_ceil(std::max<size_t>(sequencer_capacity, 2)) - 1),
-      sequencer_(sequencer_mask_ + 1) {}
+      sequencer_mask_(std::bit_ceil(std::max<size_t>(sequencer_capacity, 2)) - 1) {}
 
 int64_t RtpMunger::extend_source(uint16_t seq) const {
   return source_highest_ +
@@ -138,8 +137,10 @@ MungeResult RtpMunger::munge(media::MutableRtpView& packet, int layer, const Vp8
   packet.set_sequence_number(result.sequence_number);
   packet.set_timestamp(result.timestamp);
 
+  if (sequencer_.empty()) sequencer_.resize(sequencer_mask_ + 1);
   SequencerEntry& entry = sequencer_[static_cast<size_t>(out) & sequencer_mask_];
-  entry.output = out;
+  entry.used = true;
+  entry.output = static_cast<uint32_t>(out);
   entry.timestamp = result.timestamp;
   entry.source_sequence = static_cast<uint16_t>(ext);
   entry.layer = static_cast<uint8_t>(layer);
@@ -190,24 +191,24 @@ void RtpMunger::skip(const media::RtpView& packet, int layer) {
 }
 
 std::optional<RtpMunger::SourceRef> RtpMunger::lookup(uint16_t output_sequence_number) const {
-  if (output_highest_ < 0) return std::nullopt;
+  if (output_highest_ < 0 || sequencer_.empty()) return std::nullopt;
   const int64_t ext =
       output_highest_ + static_cast<int16_t>(static_cast<uint16_t>(
                             output_sequence_number - static_cast<uint16_t>(output_highest_)));
   const SequencerEntry& entry = sequencer_[static_cast<size_t>(ext) & sequencer_mask_];
-  if (entry.output != ext) return std::nullopt;
+  if (!entry.holds(ext)) return std::nullopt;
   return SourceRef{entry.layer, entry.source_sequence};
 }
 
 bool RtpMunger::rewrite_retransmission(media::MutableRtpView& packet,
                                        uint16_t output_sequence_number,
                                        const Vp8Descriptor* vp8) const {
-  if (output_highest_ < 0) return false;
+  if (output_highest_ < 0 || sequencer_.empty()) return false;
   const int64_t ext =
       output_highest_ + static_cast<int16_t>(static_cast<uint16_t>(
                             output_sequence_number - static_cast<uint16_t>(output_highest_)));
   const SequencerEntry& entry = sequencer_[static_cast<size_t>(ext) & sequencer_mask_];
-  if (entry.output != ext || entry.source_sequence != packet.sequence_number()) return false;
+  if (!entry.holds(ext) || entry.source_sequence != packet.sequence_number()) return false;
   packet.set_ssrc(ssrc_);
   packet.set_sequence_number(output_sequence_number);
   packet.set_timestamp(entry.timestamp);

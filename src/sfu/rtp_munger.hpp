@@ -38,6 +38,8 @@ struct MungeResult {
 class RtpMunger {
  public:
   // 512 entries cover ~5 s of a 100 packet/s stream: longer than any useful NACK.
+  // The ring (16 bytes an entry) is taken with the first forwarded packet: a
+  // subscription to a track that sends nothing (muted, paused) costs nothing.
   static constexpr size_t kDefaultSequencerCapacity = 512;
 
   RtpMunger(uint32_t ssrc, uint32_t clock_rate,
@@ -86,16 +88,19 @@ class RtpMunger {
 
  private:
   struct SequencerEntry {
-    int64_t output = -1;  // extended output sequence number; -1: empty
+    uint32_t output = 0;  // the extended output sequence number's low 32 bits
     uint32_t timestamp = 0;
     uint16_t source_sequence = 0;
     uint16_t picture_id = 0;
     uint8_t tl0_pic_idx = 0;
     uint8_t layer = 0;
-    bool has_picture_id = false;
-    bool has_tl0_pic_idx = false;
-    bool marker = false;  // as sent: the forwarder may set it (VP9 SVC)
+    bool used : 1 = false;
+    bool has_picture_id : 1 = false;
+    bool has_tl0_pic_idx : 1 = false;
+    bool marker : 1 = false;  // as sent: the forwarder may set it (VP9 SVC)
+    bool holds(int64_t ext) const { return used && output == static_cast<uint32_t>(ext); }
   };
+  static_assert(sizeof(SequencerEntry) == 16);
   static constexpr size_t kDropHistory = 16;
 
   void start_segment(const media::MutableRtpView& packet, int layer, const Vp8Descriptor* vp8,
@@ -139,7 +144,7 @@ class RtpMunger {
   uint8_t last_output_tl0_ = 0;
 
   size_t sequencer_mask_;
-  std::vector<SequencerEntry> sequencer_;
+  std::vector<SequencerEntry> sequencer_;  // empty until the first forwarded packet
 };
 
 // Writes a picture id into a VP8 descriptor keeping the packet's 7/15-bit form.

@@ -49,6 +49,11 @@ class Signal {
     std::string token = atrium::livekit::mint_token(claims, options.secret);
     tcp::resolver resolver(io);
     boost::asio::connect(socket_.next_layer(), resolver.resolve(host, port));
+    if (options.deflate) {
+      beast::websocket::permessage_deflate deflate;
+      deflate.client_enable = true;
+      socket_.set_option(deflate);
+    }
     socket_.binary(true);
     socket_.handshake(hostport, prefix + "/rtc?access_token=" + token + "&protocol=16");
   }

@@ -351,7 +351,7 @@ void run_load(const Options& o, Endpoints& endpoints) {
 }
 
 void run_idle(const Options& o, Endpoints& endpoints, const Memory& at_start,
-              const Memory& publisher_only, double settle) {
+              const Memory& publisher_only, double settle, bool report) {
   // Keep answering the SFU's checks (consent) and read whatever arrives.
   auto receive = [](testing::LoopbackMediaClient& client) {
     client.socket().receive_all(
@@ -367,6 +367,7 @@ void run_idle(const Options& o, Endpoints& endpoints, const Memory& at_start,
       receive(*s);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  if (!report) return;
   Memory with = process_memory(o.server_pid);
   auto n = static_cast<double>(std::max<size_t>(1, endpoints.subscribers.size()));
   std::printf(

@@ -26,12 +26,15 @@ struct Options {
   // 3: the video track as three simulcast streams (rids q, h, f) at 1/4, 1/2
   // and 1 of `rate`; 1: one stream.
   int simulcast = 1;
+  // Offer permessage-deflate on the signal WebSocket, as browsers do.
+  bool deflate = false;
   double seconds = 3;
   std::string room = "load";
   uint64_t janus_room = 4242;
   std::string bind_ip = "198.18.0.1";  // Janus: where our clients' sockets live
   // Idle mode: no timed phase; set everything up, wait, print the server's memory.
   bool idle = false;
+  double hold = 0;  // --idle: seconds to stay connected after printing (to profile the server)
   // Called by the front ends once the publisher is connected, before any subscriber joins.
   std::function<void()> after_publisher;
 };
@@ -119,9 +122,9 @@ Memory process_memory(int pid);
 // Idle mode: the server's memory right after start (`at_start`) and with only
 // the publisher connected (`publisher_only`); keeps the connected endpoints
 // alive (answering checks, sending nothing) for `settle` seconds, reads the
-// server's memory again and prints the JSON line.
+// server's memory again and prints the JSON line (unless !report: only waits).
 void run_idle(const Options& options, Endpoints& endpoints, const Memory& at_start,
-              const Memory& publisher_only, double settle);
+              const Memory& publisher_only, double settle, bool report = true);
 
 // Front ends.
 Endpoints setup_livekit(const Options& options,

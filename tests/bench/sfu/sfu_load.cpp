@@ -20,7 +20,9 @@
 //   subscriber gets the one the SFU chooses (reported as "layer").
 //   either with --idle 1: no timed phase; the publisher sends only its 20
 //   setup packets, then the SFU's RSS/PSS (/proc) right after start, with
-//   the publisher only and with the subscribers connected, as one JSON line.
+//   the publisher only and with the subscribers connected, as one JSON line;
+//   --hold S then keeps everyone connected S more seconds (to profile the SFU).
+//   --deflate 1: the signal WebSockets offer permessage-deflate, as browsers do.
 //
 // Front ends: livekit_setup.cpp, janus_setup.cpp; the timed phase and the
 // packets: load_common.cpp.
@@ -63,6 +65,10 @@ int main(int argc, char** argv) {
       o.simulcast = std::stoi(value);
     else if (name == "--idle")
       o.idle = value != "0";
+    else if (name == "--deflate")
+      o.deflate = value != "0";
+    else if (name == "--hold")
+      o.hold = std::stod(value);
     else
       fail("unknown option " + name);
   }
@@ -75,7 +81,7 @@ int main(int argc, char** argv) {
         "[--subscribers N] [--rate PPS] [--seconds S] [--audio 0|1] [--simulcast 1|3] [--idle "
         "0|1]");
   // Setup must not hang a benchmark run: a stuck signalling read ends here.
-  alarm(static_cast<unsigned>(60 + o.subscribers + o.seconds));
+  alarm(static_cast<unsigned>(60 + o.subscribers + o.seconds + o.hold));
   // Idle mode: the server's memory before anyone connects, with the publisher only.
   atrium::bench::Memory at_start, publisher_only;
   if (o.idle) {
@@ -89,9 +95,10 @@ int main(int argc, char** argv) {
   auto certificate = atrium::media::DtlsCertificate::generate();
   auto endpoints = o.janus ? atrium::bench::setup_janus(o, certificate)
                            : atrium::bench::setup_livekit(o, certificate);
-  if (o.idle)
+  if (o.idle) {
     atrium::bench::run_idle(o, endpoints, at_start, publisher_only, 2.0);
-  else
+    if (o.hold > 0) atrium::bench::run_idle(o, endpoints, at_start, publisher_only, o.hold, false);
+  } else
     atrium::bench::run_load(o, endpoints);
   endpoints.close();
   return 0;

@@ -175,6 +175,66 @@ TEST_F(DtlsTest, LostFlightIsRetransmitted) {
   EXPECT_EQ(client_.transport->state(), DtlsState::kConnected);
 }
 
+// The server is connected (its record buffers given back between calls)
+// when its last flight is lost: the client's retransmission must still get
+// an answer, and data must flow both ways afterwards.
+TEST_F(DtlsTest, LostFinalFlightIsResentByAConnectedServer) {
+  make(server_cert_->fingerprint(), client_cert_->fingerprint());
+  client_.transport->start(Clock::now());
+  for (int round = 0; round < 10 && server_.transport->state() != DtlsState::kConnected; ++round) {
+    while (!client_.outbox.empty()) {
+      Datagram d = std::move(client_.outbox.front());
+      client_.outbox.pop_front();
+      server_.transport->handle_datagram(d, Clock::now());
+    }
+    if (server_.transport->state() == DtlsState::kConnected) break;
+    while (!server_.outbox.empty()) {
+      Datagram d = std::move(server_.outbox.front());
+      server_.outbox.pop_front();
+      client_.transport->handle_datagram(d, Clock::now());
+    }
+  }
+  ASSERT_EQ(server_.transport->state(), DtlsState::kConnected) << server_.failure;
+  server_.outbox.clear();  // ChangeCipherSpec + Finished are lost
+  ASSERT_NE(client_.transport->state(), DtlsState::kConnected);
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  client_.transport->handle_timeout(Clock::now());
+  ASSERT_FALSE(client_.outbox.empty());
+  pump();
+  ASSERT_EQ(client_.transport->state(), DtlsState::kConnected) << client_.failure;
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_TRUE(client_.transport->send_application_data(Datagram(100 + 50 * i, uint8_t(i))));
+    EXPECT_TRUE(server_.transport->send_application_data(Datagram(1200, uint8_t(i))));
+  }
+  pump();
+  ASSERT_EQ(server_.received.size(), 20u);
+  ASSERT_EQ(client_.received.size(), 20u);
+  EXPECT_EQ(server_.received[19], Datagram(1050, 19));
+}
+
+TEST_F(DtlsTest, AnswerSentFromTheReceiveCallback) {
+  make(server_cert_->fingerprint(), client_cert_->fingerprint());
+  auto callbacks = server_.callbacks();
+  callbacks.on_application_data = [this](std::span<const uint8_t> d) {
+    server_.received.emplace_back(d.begin(), d.end());
+    EXPECT_TRUE(server_.transport->send_application_data(d));
+  };
+  server_.transport =
+      std::make_unique<DtlsTransport>(server_cert_,
+                                      DtlsConfig{.role = DtlsRole::kServer,
+                                                 .remote_fingerprint_algorithm = "sha-256",
+                                                 .remote_fingerprint = client_cert_->fingerprint()},
+                                      callbacks);
+  client_.transport->start(Clock::now());
+  pump();
+  ASSERT_EQ(server_.transport->state(), DtlsState::kConnected) << server_.failure;
+  for (int i = 0; i < 5; ++i)
+    EXPECT_TRUE(client_.transport->send_application_data(Datagram(16000, uint8_t(i))));
+  pump();
+  ASSERT_EQ(client_.received.size(), 5u);
+  EXPECT_EQ(client_.received[4], Datagram(16000, 4));
+}
+
 TEST_F(DtlsTest, HandshakeTimesOut) {
   make(server_cert_->fingerprint(), client_cert_->fingerprint());
   auto now = Clock::now();

@@ -149,6 +149,36 @@ TEST_F(SctpAssociationTest, DifferentPortsOnEachSide) {
   connect();
 }
 
+// The SFU asks for 32 streams (usrsctp's per-stream arrays are its largest
+// cost per association): 16 channel ids per side, large messages unaffected.
+TEST_F(SctpAssociationTest, ThirtyTwoStreams) {
+  SctpConfig config;
+  config.streams = 32;
+  config.dtls_client = true;
+  a_.sctp.reset();
+  b_.sctp.reset();
+  a_.outbox.clear();
+  b_.outbox.clear();
+  a_.states.clear();
+  b_.states.clear();
+  make(a_, config);
+  config.dtls_client = false;
+  make(b_, config);
+  connect();
+  EXPECT_EQ(a_.sctp->outbound_streams(), 32);
+  std::vector<uint16_t> streams;
+  for (int i = 0; i < 16; ++i)
+    streams.push_back(open(i % 2 ? b_ : a_, i % 2 ? a_ : b_, true, dcep::Reliability::reliable(),
+                           "c" + std::to_string(i)));
+  EXPECT_EQ(*std::max_element(streams.begin(), streams.end()), 15);
+  std::vector<uint8_t> big(20 * 1024);
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<uint8_t>(i * 13);
+  EXPECT_EQ(a_.sctp->send_message(streams.back(), MessageKind::kBinary, big), SendResult::kOk);
+  ASSERT_TRUE(pump_until([&] { return !b_.messages.empty(); }));
+  EXPECT_TRUE(b_.messages[0].data == big);
+}
+
 TEST_F(SctpAssociationTest, NothingWorksBeforeConnect) {
   const uint8_t byte = 1;
   EXPECT_EQ(a_.sctp->send_message(0, MessageKind::kBinary, {&byte, 1}), SendResult::kNotConnected);

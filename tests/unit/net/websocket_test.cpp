@@ -330,6 +330,7 @@ TEST_F(WebSocketTest, OversizedMessageClosesWith1009) {
 TEST_F(WebSocketTest, OversizedCompressedMessageClosesWith1009) {
   ServerOptions options;
   options.websocket.max_message_bytes = 1024;
+  options.websocket.permessage_deflate = true;
   start(options);
   ClientSocket ws(ioc_);
   connect(ws, "/ws/echo", {}, true);
@@ -386,8 +387,21 @@ TEST_F(WebSocketTest, StopWithUnresponsiveClientStillReportsClose) {
   EXPECT_EQ(observed_.close_code, 1001);
 }
 
-TEST_F(WebSocketTest, PermessageDeflateNegotiatedWhenOffered) {
+TEST_F(WebSocketTest, PermessageDeflateDeclinedByDefault) {
   start();
+  ClientSocket ws(ioc_);
+  auto response = connect(ws, "/ws/echo", {}, true);
+  EXPECT_EQ(std::string(response[http::field::sec_websocket_extensions]).find("permessage-deflate"),
+            std::string::npos);
+  ws.text(true);
+  ws.write(asio::buffer(std::string("plain")));
+  EXPECT_EQ(read_message(ws), "plain");
+}
+
+TEST_F(WebSocketTest, PermessageDeflateNegotiatedWhenEnabledAndOffered) {
+  ServerOptions options;
+  options.websocket.permessage_deflate = true;
+  start(options);
   ClientSocket ws(ioc_);
   auto response = connect(ws, "/ws/echo", {}, true);
   EXPECT_NE(std::string(response[http::field::sec_websocket_extensions]).find("permessage-deflate"),

@@ -60,39 +60,62 @@ std::string display_name_in_room(store::Reader& r, const std::string& room_id,
 
 }  // namespace
 
+std::string NotificationService::display_name(store::Reader& r, const std::string& room_id,
+                                              const store::Membership& member) {
+  // A member event's content never changes (a redaction clears the cache),
+  // so its event id keys the name: one query per member event, not per message.
+  std::lock_guard lock(names_mutex_);
+  if (auto it = names_.find(member.event_id); it != names_.end()) return it->second;
+  auto name = display_name_in_room(r, room_id, member.user_id);
+  if (names_.size() > 100000) names_.clear();  // a bound, not an LRU
+  names_.emplace(member.event_id, name);
+  return name;
+}
+
 void NotificationService::on_appended(store::Writer& w, const store::Room& room,
                                       const store::Event& event, const json::object& pdu,
                                       const std::vector<store::Membership>& members) {
-  std::vector<std::string> recipients;
+  if (event.type == "m.room.redaction") {
+    std::lock_guard lock(names_mutex_);
+    names_.clear();
+  }
+  std::vector<const store::Membership*> recipients;
   int64_t joined = 0;
   for (const auto& m : members) {
     if (m.membership == "join") ++joined;
     if (m.user_id == event.sender) continue;
     if (m.membership == "join" || (m.membership == "invite" && m.event_id == event.event_id))
-      recipients.push_back(m.user_id);
+      recipients.push_back(&m);
   }
   if (recipients.empty()) return;
 
   SenderPermission permission(w, room, event.sender);
+  const store::Membership* current = nullptr;
+  PushContext ctx{pdu,
+                  {},
+                  joined,
+                  [&] { return display_name(w, room.room_id, *current); },
+                  [&](std::string_view key) { return permission(key); }};
   std::vector<std::string> notified;
-  for (const auto& user_id : recipients) {
-    auto rules = rules_.rules_for(w, user_id);
-    PushContext ctx{pdu, user_id, joined,
-                    [&] { return display_name_in_room(w, room.room_id, user_id); },
-                    [&](std::string_view key) { return permission(key); }};
-    auto match = evaluate_push_rules(*rules, ctx);
+  std::vector<store::Notification> rows;
+  for (const auto* m : recipients) {
+    current = m;
+    ctx.user_id = m->user_id;
+    auto rules = rules_.compiled_rules_for(w, m->user_id);
+    const auto* match = rules->evaluate(ctx);
     if (!match || !match->notify) continue;
     store::Notification row;
-    row.user_id = user_id;
+    row.user_id = m->user_id;
     row.room_id = room.room_id;
     row.event_id = event.event_id;
     row.pos = event.pos;
     row.ts = event.origin_server_ts;
     row.highlight = match->highlight;
     row.actions_json = json::serialize(match->actions);
-    w.insert_notification(row);
-    notified.push_back(user_id);
+    rows.push_back(std::move(row));
+    notified.push_back(m->user_id);
   }
+  if (!rows.empty()) w.insert_notifications(rows);
   if (!notified.empty())
     w.after_commit([this, notified = std::move(notified)] { pushers_.poke(notified); });
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Notifications: when an event is appended, every recipient's push rules are
-// evaluated inside the same write job (a few rules per member, no I/O), and a
-// row is stored for each recipient the rules say to notify. Those rows give
+// evaluated inside the same write job (a few rules per member, no I/O), and
+// the recipients the rules say to notify are stored with the event (one row
+// per event, see store::PushWriter::insert_notifications). They give
 // /sync's unread_notifications, GET /notifications and the pushers' queue.
 //
 // Recipients: the room's joined members except the sender, and the target of
@@ -9,8 +10,10 @@
 // m.read.private, whichever is later) and after their current membership
 // began (an invite stops counting once joined); a redacted event's rows are
 // dropped.
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "homeserver/common.hpp"
 #include "homeserver/push_rules.hpp"
@@ -34,9 +37,15 @@ class NotificationService {
                     std::optional<int64_t> limit, bool only_highlight);
 
  private:
+  // The member's display name in the room, cached by member event id.
+  std::string display_name(store::Reader& r, const std::string& room_id,
+                           const store::Membership& member);
+
   store::Store& store_;
   PushRuleService& rules_;
   PusherService& pushers_;
+  std::mutex names_mutex_;
+  std::unordered_map<std::string, std::string> names_;  // member event id -> display name
 };
 
 // The stream position up to which the user has read the room (0: never).

@@ -38,6 +38,48 @@ struct PushMatch {
   bool highlight = false;
 };
 
+// One condition with its key split and its kind decided once.
+struct CompiledPushCondition {
+  enum class Kind {
+    never,  // unknown kind or missing fields
+    event_match,
+    property_is,
+    property_contains,
+    display_name,
+    member_count,
+    sender_permission
+  };
+  explicit CompiledPushCondition(const json::object& condition);
+  bool matches(const PushContext& ctx) const;
+
+  Kind kind = Kind::never;
+  std::vector<std::string> path;  // the key, split
+  std::string pattern;            // event_match pattern, member count "is", permission key
+  bool word_boundary = false;     // event_match on content.body
+  json::value value;              // event_property_*
+};
+
+// A user's ruleset prepared for evaluation (every event, every recipient):
+// disabled rules dropped, keys split, actions read. Same results as walking
+// the JSON rules.
+class CompiledPushRules {
+ public:
+  explicit CompiledPushRules(const PushRuleset& rules);
+  // The first enabled rule that matches, or nullptr.
+  const PushMatch* evaluate(const PushContext& ctx) const;
+
+ private:
+  struct Rule {
+    enum class Test { conditions, room, sender, body, never };
+    Test test = Test::conditions;
+    bool legacy_mention = false;
+    std::string pattern;  // content rules
+    std::vector<CompiledPushCondition> conditions;
+    PushMatch match;
+  };
+  std::vector<Rule> rules_;
+};
+
 // The first enabled rule that matches, if any. A match without "notify"
 // means: do not notify.
 std::optional<PushMatch> evaluate_push_rules(const PushRuleset& rules, const PushContext& ctx);

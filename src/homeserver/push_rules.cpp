@@ -1,6 +1,7 @@
 #include "homeserver/push_rules.hpp"
 
 #include "base/error.hpp"
+#include "homeserver/push_eval.hpp"
 #include "matrix/ids.hpp"
 #include "matrix/json.hpp"
 
@@ -340,17 +341,29 @@ PushRuleset PushRuleService::load(store::Reader& r, const std::string& user_id) 
   return merge_push_rules(user_id, global);
 }
 
-std::shared_ptr<const PushRuleset> PushRuleService::rules_for(store::Reader& r,
-                                                              const std::string& user_id) {
+PushRuleService::Cached PushRuleService::cached(store::Reader& r, const std::string& user_id) {
   {
     std::lock_guard lock(mutex_);
     if (auto it = cache_.find(user_id); it != cache_.end()) return it->second;
   }
+  Cached entry;
   auto rules = std::make_shared<const PushRuleset>(load(r, user_id));
+  entry.compiled = std::make_shared<const CompiledPushRules>(*rules);
+  entry.rules = std::move(rules);
   std::lock_guard lock(mutex_);
   if (cache_.size() > 10000) cache_.clear();  // a bound, not an LRU: reloads are cheap
-  cache_[user_id] = rules;
-  return rules;
+  cache_[user_id] = entry;
+  return entry;
+}
+
+std::shared_ptr<const PushRuleset> PushRuleService::rules_for(store::Reader& r,
+                                                              const std::string& user_id) {
+  return cached(r, user_id).rules;
+}
+
+std::shared_ptr<const CompiledPushRules> PushRuleService::compiled_rules_for(
+    store::Reader& r, const std::string& user_id) {
+  return cached(r, user_id).compiled;
 }
 
 json::object PushRuleService::get(const Requester& who, const std::string& scope,

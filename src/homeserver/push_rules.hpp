@@ -23,6 +23,8 @@
 
 namespace atrium::homeserver {
 
+class CompiledPushRules;  // push_eval.hpp
+
 // In order of evaluation.
 inline constexpr std::array<std::string_view, 5> kPushRuleKinds = {"override", "content", "room",
                                                                    "sender", "underride"};
@@ -77,8 +79,17 @@ class PushRuleService {
   // The user's ruleset for evaluating an event (inside write jobs); cached
   // until the user changes their rules.
   std::shared_ptr<const PushRuleset> rules_for(store::Reader& r, const std::string& user_id);
+  // The same, prepared for evaluation (push_eval.hpp).
+  std::shared_ptr<const CompiledPushRules> compiled_rules_for(store::Reader& r,
+                                                              const std::string& user_id);
 
  private:
+  struct Cached {
+    std::shared_ptr<const PushRuleset> rules;
+    std::shared_ptr<const CompiledPushRules> compiled;
+  };
+  Cached cached(store::Reader& r, const std::string& user_id);
+
   PushRuleset load(store::Reader& r, const std::string& user_id);
   // Read-modify-write of the user's rules in one job.
   void modify(const Requester& who, const std::string& scope,
@@ -87,7 +98,7 @@ class PushRuleService {
   store::Store& store_;
   Notifier& notifier_;
   std::mutex mutex_;
-  std::unordered_map<std::string, std::shared_ptr<const PushRuleset>> cache_;
+  std::unordered_map<std::string, Cached> cache_;
 };
 
 }  // namespace atrium::homeserver

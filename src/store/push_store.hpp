@@ -104,7 +104,11 @@ class PushWriter {
   // A relating event was redacted: it no longer counts.
   virtual void delete_relation(std::string_view event_id) = 0;
 
-  virtual void insert_notification(const Notification& notification) = 0;
+  // The notifications of one event (all rows share its position), stored
+  // together: one row per event, not one per recipient, keeps a send to a big
+  // room to a page or so of writes. A user already notified at that position
+  // is replaced.
+  virtual void insert_notifications(const std::vector<Notification>& rows) = 0;
   // The event at `pos` was redacted: its notifications no longer count.
   virtual void delete_notifications_at(int64_t pos) = 0;
 

@@ -16,13 +16,46 @@ std::vector<Relation> read_relations(Statement& st) {
   return out;
 }
 
-#define NOTIFICATION_COLUMNS "user_id, room_id, event_id, pos, ts, highlight, actions_json"
+// push_notifications.recipients: "\n<user>\t<highlight 0|1>\t<actions>" per
+// notified user, then "\n" (see migration 6).
+std::string recipient_needle(std::string_view user_id, bool only_highlight = false) {
+  std::string needle;
+  needle.reserve(user_id.size() + 4);
+  needle += '\n';
+  needle += user_id;
+  needle += only_highlight ? "\t1\t" : "\t";
+  return needle;
+}
 
-std::vector<Notification> read_notifications(Statement& st) {
+// The user's entry of one event's recipients, if any.
+std::optional<Notification> find_recipient(std::string_view recipients, std::string_view user_id) {
+  std::string needle = recipient_needle(user_id);
+  size_t at = recipients.find(needle);
+  if (at == std::string_view::npos) return std::nullopt;
+  size_t flag = at + needle.size();
+  size_t end = recipients.find('\n', flag);
+  if (flag + 2 > recipients.size() || end == std::string_view::npos || end < flag + 2)
+    return std::nullopt;
+  Notification n;
+  n.user_id = std::string(user_id);
+  n.highlight = recipients[flag] == '1';
+  n.actions_json = std::string(recipients.substr(flag + 2, end - flag - 2));
+  return n;
+}
+
+// Rows of (pos, room_id, event_id, ts, recipients) to the user's notifications.
+std::vector<Notification> read_notifications(Statement& st, std::string_view user_id) {
   std::vector<Notification> out;
-  while (st.step())
-    out.push_back(Notification{st.text(0), st.text(1), st.text(2), st.integer(3), st.integer(4),
-                               st.integer(5) != 0, st.text(6)});
+  while (st.step()) {
+    auto recipients = st.text(4);
+    auto n = find_recipient(recipients, user_id);
+    if (!n) continue;
+    n->pos = st.integer(0);
+    n->room_id = st.text(1);
+    n->event_id = st.text(2);
+    n->ts = st.integer(3);
+    out.push_back(std::move(*n));
+  }
   return out;
 }
 
@@ -77,10 +110,12 @@ bool SqlitePushReader::has_annotation(std::string_view parent_id, std::string_vi
 
 NotificationCounts SqlitePushReader::notification_counts(std::string_view user_id,
                                                          std::string_view room_id, int64_t after) {
+  // The room's events after `after` (events_room_pos), then their notifications by position.
   auto st = push_db_.prepare(
-      "SELECT COUNT(*), COALESCE(SUM(highlight), 0) FROM notifications "
-      "WHERE user_id = ? AND room_id = ? AND pos > ?");
-  st.bind_all(user_id, room_id, after);
+      "SELECT COUNT(*), COALESCE(SUM(instr(n.recipients, ?4) > 0), 0) FROM events e "
+      "JOIN push_notifications n ON n.pos = e.pos WHERE e.room_id = ?1 AND e.pos > ?2 "
+      "AND instr(n.recipients, ?3) > 0");
+  st.bind_all(room_id, after, recipient_needle(user_id), recipient_needle(user_id, true));
   NotificationCounts out;
   if (st.step()) out = {st.integer(0), st.integer(1)};
   return out;
@@ -88,20 +123,20 @@ NotificationCounts SqlitePushReader::notification_counts(std::string_view user_i
 
 std::vector<Notification> SqlitePushReader::notifications(std::string_view user_id, int64_t before,
                                                           int limit, bool only_highlight) {
-  auto st = push_db_.prepare("SELECT " NOTIFICATION_COLUMNS
-                             " FROM notifications WHERE user_id = ? AND pos < ? AND "
-                             "highlight >= ? ORDER BY pos DESC LIMIT ?");
-  st.bind_all(user_id, before, only_highlight ? 1 : 0, limit);
-  return read_notifications(st);
+  auto st = push_db_.prepare(
+      "SELECT pos, room_id, event_id, ts, recipients FROM push_notifications "
+      "WHERE pos < ?1 AND instr(recipients, ?2) > 0 ORDER BY pos DESC LIMIT ?3");
+  st.bind_all(before, recipient_needle(user_id, only_highlight), limit);
+  return read_notifications(st, user_id);
 }
 
 std::vector<Notification> SqlitePushReader::notifications_after(std::string_view user_id,
                                                                 int64_t after, int limit) {
-  auto st = push_db_.prepare("SELECT " NOTIFICATION_COLUMNS
-                             " FROM notifications WHERE user_id = ? AND pos > ? "
-                             "ORDER BY pos ASC LIMIT ?");
-  st.bind_all(user_id, after, limit);
-  return read_notifications(st);
+  auto st = push_db_.prepare(
+      "SELECT pos, room_id, event_id, ts, recipients FROM push_notifications "
+      "WHERE pos > ?1 AND instr(recipients, ?2) > 0 ORDER BY pos ASC LIMIT ?3");
+  st.bind_all(after, recipient_needle(user_id), limit);
+  return read_notifications(st, user_id);
 }
 
 std::vector<Pusher> SqlitePushReader::pushers_of_user(std::string_view user_id) {
@@ -140,17 +175,49 @@ void SqlitePushWriter::delete_relation(std::string_view event_id) {
   push_db_.prepare("DELETE FROM relations WHERE event_id = ?").bind_all(event_id).exec();
 }
 
-void SqlitePushWriter::insert_notification(const Notification& n) {
-  push_db_
-      .prepare(
-          "INSERT OR REPLACE INTO notifications (user_id, room_id, event_id, pos, ts, highlight, "
-          "actions_json) VALUES (?, ?, ?, ?, ?, ?, ?)")
-      .bind_all(n.user_id, n.room_id, n.event_id, n.pos, n.ts, n.highlight, n.actions_json)
-      .exec();
+void SqlitePushWriter::insert_notifications(const std::vector<Notification>& rows) {
+  for (size_t first = 0; first < rows.size();) {
+    const auto& head = rows[first];
+    size_t last = first;
+    while (last < rows.size() && rows[last].pos == head.pos)
+      ++last;
+    // Keep the entries of users not in this call, then add this call's.
+    std::string recipients = "\n";
+    {
+      auto st = push_db_.prepare("SELECT recipients FROM push_notifications WHERE pos = ?");
+      st.bind_all(head.pos);
+      if (st.step()) {
+        std::string old = st.text(0);
+        for (size_t at = 0; at + 1 < old.size();) {
+          size_t end = old.find('\n', at + 1);
+          if (end == std::string::npos) break;
+          std::string_view entry(old.data() + at + 1, end - at - 1);
+          std::string_view user = entry.substr(0, entry.find('\t'));
+          bool replaced = false;
+          for (size_t i = first; i < last; ++i)
+            replaced = replaced || rows[i].user_id == user;
+          if (!replaced) (recipients += entry) += '\n';
+          at = end;
+        }
+      }
+    }
+    for (size_t i = first; i < last; ++i) {
+      const auto& n = rows[i];
+      ((((recipients += n.user_id) += '\t') += n.highlight ? '1' : '0') += '\t') += n.actions_json;
+      recipients += '\n';
+    }
+    push_db_
+        .prepare(
+            "INSERT OR REPLACE INTO push_notifications (pos, room_id, event_id, ts, recipients) "
+            "VALUES (?, ?, ?, ?, ?)")
+        .bind_all(head.pos, head.room_id, head.event_id, head.ts, recipients)
+        .exec();
+    first = last;
+  }
 }
 
 void SqlitePushWriter::delete_notifications_at(int64_t pos) {
-  push_db_.prepare("DELETE FROM notifications WHERE pos = ?").bind_all(pos).exec();
+  push_db_.prepare("DELETE FROM push_notifications WHERE pos = ?").bind_all(pos).exec();
 }
 
 void SqlitePushWriter::upsert_pusher(const Pusher& p) {

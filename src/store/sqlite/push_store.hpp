@@ -35,7 +35,7 @@ class SqlitePushWriter : public virtual PushWriter {
 
   void insert_relation(const Relation& relation) override;
   void delete_relation(std::string_view event_id) override;
-  void insert_notification(const Notification& notification) override;
+  void insert_notifications(const std::vector<Notification>& rows) override;
   void delete_notifications_at(int64_t pos) override;
   void upsert_pusher(const Pusher& pusher) override;
   void delete_pusher(std::string_view user_id, std::string_view app_id,

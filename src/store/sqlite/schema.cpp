@@ -244,6 +244,27 @@ CREATE TABLE pushers (
 );
 CREATE INDEX pushers_user ON pushers (user_id);
 )sql",
+    // 6: notifications as one row per event instead of one per recipient
+    // and event: a message to a room of N wrote N rows into three indexes,
+    // each on a different page. `recipients` holds "\n<user>\t<0|1
+    // highlight>\t<actions json>" per notified user, then "\n" (user ids and
+    // serialized JSON hold neither tab nor newline), so a user's rows are
+    // found with instr(); counts go through events_room_pos.
+    R"sql(
+CREATE TABLE push_notifications (
+  pos INTEGER PRIMARY KEY,
+  room_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  recipients TEXT NOT NULL
+);
+INSERT INTO push_notifications (pos, room_id, event_id, ts, recipients)
+  SELECT pos, MIN(room_id), MIN(event_id), MIN(ts),
+         group_concat(char(10) || user_id || char(9) || highlight || char(9) || actions_json, '')
+           || char(10)
+  FROM notifications GROUP BY pos;
+DROP TABLE notifications;
+)sql",
 };
 
 }  // namespace

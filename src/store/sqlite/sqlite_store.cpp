@@ -363,6 +363,13 @@ class SqliteStore final : public Store {
     migrate(writer_db_);
     pos_ = max_pos();
     committed_ = pos_;
+    // Checkpoints (copying the WAL into the database, with two fsyncs) run on
+    // their own connection and thread: inline, every thousandth page stalled
+    // every send queued behind that commit for milliseconds.
+    checkpoint_db_ = std::make_unique<Connection>(path_);
+    checkpoint_db_->exec("PRAGMA synchronous = FULL");
+    sqlite3_wal_hook(writer_db_.handle(), &SqliteStore::on_wal_commit, this);
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
     thread_ = std::thread([this] { writer_loop(); });
   }
 
@@ -419,6 +426,13 @@ class SqliteStore final : public Store {
     }
     queue_cv_.notify_one();
     if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      checkpoint_closing_ = true;
+    }
+    checkpoint_cv_.notify_one();
+    if (checkpointer_.joinable()) checkpointer_.join();
+    checkpoint_db_.reset();  // the writer's connection, closed last, checkpoints the rest
   }
 
  private:
@@ -426,6 +440,53 @@ class SqliteStore final : public Store {
     Job job;
     Done done;
   };
+
+  // WAL size at which the checkpointer is woken, and at which the writer,
+  // should the checkpointer never catch up, checkpoints itself.
+  static constexpr int kCheckpointPages = 1000;
+  static constexpr int kWriterCheckpointPages = 16000;
+
+  // sqlite3_wal_hook: runs on the writer thread after each commit.
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
+    auto& store = *static_cast<SqliteStore*>(self);
+    // Count from where the last checkpoint got to: the WAL restarts only when
+    // no reader holds an old snapshot, so its size alone would wake the
+    // checkpointer after every commit (two fsyncs for a few pages each).
+    int done = store.checkpointed_pages_.load(std::memory_order_relaxed);
+    if (pages < done) done = 0;  // the WAL restarted
+    if (pages - done >= kCheckpointPages) {
+      {
+        std::lock_guard lock(store.checkpoint_mutex_);
+        store.checkpoint_wanted_ = true;
+      }
+      store.checkpoint_cv_.notify_one();
+    }
+    // Inline, the WAL is fully copied before the writer's next transaction,
+    // which lets that transaction restart it: a bound on its size.
+    if (pages >= kWriterCheckpointPages)
+      sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
+
+  void checkpoint_loop() {
+    auto log = log::get("store");
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mutex_);
+        checkpoint_cv_.wait(lock, [&] { return checkpoint_closing_ || checkpoint_wanted_; });
+        if (checkpoint_closing_) return;
+        checkpoint_wanted_ = false;
+      }
+      // PASSIVE: copies what no reader still needs, never blocks the writer.
+      int wal_pages = 0, copied = 0;
+      int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr,
+                                         SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+      if (rc == SQLITE_OK) checkpointed_pages_.store(copied, std::memory_order_relaxed);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        log->warn("msg=\"checkpoint failed\" error=\"{}\"",
+                  sqlite3_errmsg(checkpoint_db_->handle()));
+    }
+  }
 
   int64_t max_pos() {
     int64_t best = 0;
@@ -459,19 +520,20 @@ class SqliteStore final : public Store {
     }
   }
 
-  // One transaction for the whole batch; each job in its own savepoint.
+  // One transaction for the whole batch; each job in its own savepoint (the
+  // statements are prepared once: parsing them cost more than running them).
   void run_batch(std::deque<Pending>& batch, spdlog::logger& log) {
     SqliteWriter writer(writer_db_, pos_);
     std::vector<std::exception_ptr> results(batch.size());
     int64_t pos_before = pos_;
     try {
-      writer_db_.exec("BEGIN IMMEDIATE");
+      writer_db_.prepare("BEGIN IMMEDIATE").exec();
       for (size_t i = 0; i < batch.size(); ++i) {
         size_t hooks = writer.after_commit_count();
-        writer_db_.exec("SAVEPOINT job");
+        writer_db_.prepare("SAVEPOINT job").exec();
         try {
           batch[i].job(writer);
-          writer_db_.exec("RELEASE job");
+          writer_db_.prepare("RELEASE job").exec();
         } catch (...) {
           results[i] = std::current_exception();
           writer_db_.exec("ROLLBACK TO job");
@@ -479,7 +541,7 @@ class SqliteStore final : public Store {
           writer.discard_after_commit(hooks);
         }
       }
-      writer_db_.exec("COMMIT");
+      writer_db_.prepare("COMMIT").exec();
     } catch (const std::exception& e) {
       // The transaction itself failed (disk full, I/O error): nothing of the
       // batch is durable, and every job is told so.
@@ -517,6 +579,14 @@ class SqliteStore final : public Store {
   std::deque<Pending> queue_;
   bool closing_ = false;
   std::thread thread_;
+
+  std::unique_ptr<Connection> checkpoint_db_;  // checkpointer thread only
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;
+  std::atomic<int> checkpointed_pages_{0};  // WAL frames copied by the last checkpoint
+  bool checkpoint_closing_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace

@@ -169,5 +169,74 @@ TEST_F(SqliteStoreTest, ConcurrentWritersAllCommit) {
             static_cast<size_t>(kPerThread));
 }
 
+TEST_F(SqliteStoreTest, NotificationsOfOneEventAreStoredTogether) {
+  auto message = [](const std::string& id, int64_t ts) {
+    Event e;
+    e.event_id = id;
+    e.room_id = "!r:hs";
+    e.type = "m.room.message";
+    e.sender = "@s:hs";
+    e.origin_server_ts = ts;
+    e.pdu_json = "{}";
+    return e;
+  };
+  auto notification = [](const Event& e, const std::string& user, bool highlight) {
+    return Notification{user,
+                        e.room_id,
+                        e.event_id,
+                        e.pos,
+                        e.origin_server_ts,
+                        highlight,
+                        highlight ? R"(["notify",{"set_tweak":"highlight"}])" : R"(["notify"])"};
+  };
+  int64_t first = 0, second = 0;
+  ASSERT_FALSE(write([&](Writer& w) {
+    auto a = message("$a", 10);
+    w.insert_event(a);
+    first = a.pos;
+    w.insert_notifications({notification(a, "@u:hs", false), notification(a, "@v:hs", true)});
+    auto b = message("$b", 20);
+    w.insert_event(b);
+    second = b.pos;
+    w.insert_notifications({notification(b, "@u:hs", true)});
+    // A user notified again at the same position replaces their entry.
+    w.insert_notifications({notification(b, "@u:hs", false)});
+  }));
+  {
+    auto r = store_->read();
+    auto counts = r->notification_counts("@u:hs", "!r:hs", 0);
+    EXPECT_EQ(counts.notifications, 2);
+    EXPECT_EQ(counts.highlights, 0);
+    counts = r->notification_counts("@v:hs", "!r:hs", 0);
+    EXPECT_EQ(counts.notifications, 1);
+    EXPECT_EQ(counts.highlights, 1);
+    EXPECT_EQ(r->notification_counts("@u:hs", "!r:hs", first).notifications, 1);
+    EXPECT_EQ(r->notification_counts("@u:hs", "!other:hs", 0).notifications, 0);
+    // A user id that is a prefix of another's does not match it.
+    EXPECT_EQ(r->notification_counts("@u:h", "!r:hs", 0).notifications, 0);
+
+    auto listed = r->notifications("@u:hs", INT64_MAX, 10, false);
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_EQ(listed[0].event_id, "$b");
+    EXPECT_EQ(listed[0].pos, second);
+    EXPECT_EQ(listed[0].ts, 20);
+    EXPECT_EQ(listed[0].actions_json, R"(["notify"])");
+    EXPECT_FALSE(listed[0].highlight);
+    EXPECT_EQ(listed[1].event_id, "$a");
+    auto highlights = r->notifications("@v:hs", INT64_MAX, 10, true);
+    ASSERT_EQ(highlights.size(), 1u);
+    EXPECT_TRUE(highlights[0].highlight);
+    EXPECT_EQ(highlights[0].actions_json, R"(["notify",{"set_tweak":"highlight"}])");
+    EXPECT_TRUE(r->notifications("@u:hs", INT64_MAX, 10, true).empty());
+    auto after = r->notifications_after("@u:hs", first, 10);
+    ASSERT_EQ(after.size(), 1u);
+    EXPECT_EQ(after[0].event_id, "$b");
+  }
+
+  ASSERT_FALSE(write([&](Writer& w) { w.delete_notifications_at(first); }));
+  EXPECT_EQ(store_->read()->notification_counts("@v:hs", "!r:hs", 0).notifications, 0);
+  EXPECT_EQ(store_->read()->notification_counts("@u:hs", "!r:hs", 0).notifications, 1);
+}
+
 }  // namespace
 }  // namespace atrium::store

@@ -13,6 +13,8 @@ SfuRole::SfuRole(const Config& config, net::HttpServer& server,
   auto log = log::get("sfu");
   media::MediaServerConfig media;
   media.listen_ip = config.sfu.rtc_ip.empty() ? config.listen_host() : config.sfu.rtc_ip;
+  // Media sockets bind IP addresses; `listen: localhost:8008` works for HTTP.
+  if (media.listen_ip == "localhost") media.listen_ip = "127.0.0.1";
   media.udp_port = config.sfu.udp_port;
   media.ice_tcp = config.sfu.ice_tcp;
   media.tcp_port = config.sfu.tcp_port;

@@ -601,6 +601,14 @@ void SignalRoom::leave_participant_now(const std::string& sid, lk::DisconnectRea
   Participant p = std::move(it->second);
   participants_.erase(it);
   note_participants();
+  // The most common deployment failure (media ports unreachable, wrong
+  // node_ips) shows here: the client gave up before its media came up.
+  if (p.info.state() != lk::ParticipantInfo::ACTIVE && p.socket)
+    log::get("sfu")->warn(
+        "msg=\"left before its media connection came up; check that clients reach the media "
+        "ports (sfu.udp_port, sfu.tcp_port) at an address in sfu.node_ips\" participant={} "
+        "identity={}",
+        sid, p.info.identity());
   if (participants_.empty()) last_left_ = SteadyClock::now();
   room_->remove_participant(sid);
   p.info.set_state(lk::ParticipantInfo::DISCONNECTED);
@@ -865,8 +873,11 @@ void SignalRoom::on_connection_state(const std::string& sid, bool publisher,
     broadcast_update(p);
   }
   if (state == media::TransportState::kFailed)
-    log::get("sfu")->warn("msg=\"connection failed\" participant={} connection={}", sid,
-                          publisher ? "publisher" : "subscriber");
+    log::get("sfu")->warn(
+        "msg=\"connection failed: no ICE check or DTLS handshake completed in time; check that "
+        "clients reach the media ports (sfu.udp_port, sfu.tcp_port) at an address in "
+        "sfu.node_ips\" participant={} connection={}",
+        sid, publisher ? "publisher" : "subscriber");
 }
 
 void SignalRoom::on_speakers(const std::vector<sfu::SpeakerLevel>& speakers) {

@@ -69,6 +69,11 @@ for (const app of apps) {
     if (/\.(html|css|svg|png|ico)$/.test(f)) await cp(path.join(src, f), path.join(dst, f));
   }
 }
+// Style sheets the apps import from ../shared/.
+await mkdir(path.join(out, "shared"), { recursive: true });
+for (const f of await readdir(path.join(here, "shared"))) {
+  if (f.endsWith(".css")) await cp(path.join(here, "shared", f), path.join(out, "shared", f));
+}
 await cp(path.join(here, "index.html"), path.join(out, "index.html"));
 await writeFile(path.join(out, ".stamp"), new Date().toISOString() + "\n");
 const size = async (f) => ((await stat(f)).size / 1024).toFixed(0) + " KiB";

@@ -253,7 +253,7 @@ describe("call app in Chromium", { skip: skip || false, timeout: 420000 }, () =>
       const s = await waitCall(pages[n], `${n} has the others' keys`, (st) => others.every((id) => st.keys.some((k) => k.identity === id)), 30000, detail);
       assert.ok(s.encrypted && s.e2ee, `${n}: E2EE on`);
       assert.ok(s.keys.some((k) => k.own), `${n} set its own key`);
-      await waitMedia(pages[n], others, `${n} decodes the others' encrypted media`, detail);
+      await waitMedia(pages[n], others, `${n} decodes the others' encrypted media`, detail, { timeoutMs: 60000 });
       const st = await callState(pages[n]);
       for (const id of others) assert.equal(st.remotes[id]?.encrypted, true, `${n} sees ${id}'s tracks encrypted`);
     }

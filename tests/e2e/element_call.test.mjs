@@ -138,6 +138,8 @@ describe("Element Call embedded in Atrium's widget host", { skip: skip || false,
         for (const n of [a, b]) {
           const toDevice = (await hostState(pages[n])).driver.filter((l) => l.action === "to_device" && l.type === "io.element.call.encryption_keys");
           assert.ok(toDevice.length > 0 && toDevice.every((l) => l.encrypted), `${n} sent its media key encrypted: ${JSON.stringify(toDevice)}`);
+          const received = (await hostState(pages[n])).driver.filter((l) => l.action === "to_device_in" && l.type === "io.element.call.encryption_keys");
+          assert.ok(received.length > 0 && received.every((l) => l.encrypted), `${n} received the other's key, Olm-encrypted: ${JSON.stringify(received)}`);
         }
         if (mode === "compatibility") {
           const state = await fetchJson(server.url(`/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`), {

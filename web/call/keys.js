@@ -10,7 +10,11 @@ import { MatrixRTCSessionEvent } from "matrix-js-sdk/lib/matrixrtc/index.js";
 export class MatrixKeyProvider extends BaseKeyProvider {
   constructor() {
     // No ratcheting (keys come from Matrix); LiveKit's key index is a byte.
-    super({ ratchetWindowSize: 10, keyringSize: 256 });
+    // Never give up on a key after failed decryptions (failureTolerance -1,
+    // as LiveKit's shared-key provider does): a rotated key can reach us
+    // after frames that used it, and a key marked invalid stays unusable
+    // until it is set again.
+    super({ ratchetWindowSize: 10, keyringSize: 256, failureTolerance: -1 });
     this.session = null;
     this.log = []; // {identity, index, own, at}: what reached LiveKit, for tests and the UI
     this.onKeyChanged = (key, index, membership, identity) => void this.setKey(key, index, identity, membership);

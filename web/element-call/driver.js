@@ -209,9 +209,10 @@ export class ClientWidgetDriver extends WidgetDriver {
 /**
  * Passes what the host's client receives into the widget: room events of
  * the widget's room (after decryption), state changes, to-device messages.
- * Returns a function that stops the feed.
+ * `log(what, error)` hears of failures, `note(action, detail)` of each
+ * to-device message passed on. Returns a function that stops the feed.
  */
-export function feedWidget(client, api, roomId, log = () => {}) {
+export function feedWidget(client, api, roomId, { log = () => {}, note = () => {} } = {}) {
   const fed = new Set();
   const feedRoomEvent = (ev) => {
     if (ev.getRoomId() !== roomId || ev.isSending() || ev.isBeingDecrypted() || ev.isDecryptionFailure()) return;
@@ -230,6 +231,7 @@ export function feedWidget(client, api, roomId, log = () => {}) {
     api.feedStateUpdate(ev.getEffectiveEvent()).catch((e) => log("feedStateUpdate", e));
   };
   const onToDevice = (ev) => {
+    note("to_device_in", { type: ev.getType(), encrypted: ev.isEncrypted() });
     api.feedToDevice(ev.getEffectiveEvent(), ev.isEncrypted()).catch((e) => log("feedToDevice", e));
   };
   client.on(ClientEvent.Event, onEvent);

@@ -107,7 +107,10 @@ async function openWidget() {
       api.transport.reply(ev.detail, {});
     });
   }
-  state.stopFeed = feedWidget(shell.client, api, roomId, (what, e) => console.warn(what, e));
+  state.stopFeed = feedWidget(shell.client, api, roomId, {
+    log: (what, e) => console.warn(what, e),
+    note: (action, detail) => state.driver.note(action, detail),
+  });
   iframe.src = url;
 }
 

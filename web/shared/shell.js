@@ -1,21 +1,67 @@
 // The part every app page shares: the status line, sign-up/log-in (the
 // credentials kept in sessionStorage so a reload resumes), the room list,
-// creating (optionally encrypted), joining and inviting. The page provides
-// elements with the ids used below (see web/call/index.html) and an
-// `openRoom(roomId)` callback; views are the page's sections, shown one at a
-// time.
+// creating (optionally encrypted), joining and inviting. The page has a
+// header with #who, #status and #logout, an empty <div id="account"> where
+// the log-in and room-list views go, and its own views (a room view with
+// #back-to-rooms and, if it invites, #invite-form/#invite-user); it passes
+// an `openRoom(roomId)` callback. Views are shown one at a time.
 import * as mx from "./matrix.js";
 
 const $ = (id) => document.getElementById(id);
+
+function accountViews(encryptedOption) {
+  const encrypted = encryptedOption
+    ? `<label class="check"><input id="new-room-encrypted" type="checkbox"> End-to-end encrypted (invite only)</label>`
+    : "";
+  return `
+<section id="login-view" class="panel" hidden>
+  <h2>Sign up or log in</h2>
+  <form id="login-form">
+    <label>User name <input id="username" name="username" autocomplete="username" required></label>
+    <label>Password <input id="password" name="password" type="password" autocomplete="current-password" required></label>
+    <div class="row">
+      <button id="login" type="submit">Log in</button>
+      <button id="signup" type="button">Sign up</button>
+    </div>
+  </form>
+</section>
+<section id="rooms-view" class="panel" hidden>
+  <h2>Rooms</h2>
+  <ul id="room-list"></ul>
+  <form id="create-form">
+    <div class="row">
+      <input id="new-room-name" placeholder="New room name" required>
+      <button id="create-room" type="submit">Create room</button>
+    </div>
+    ${encrypted}
+  </form>
+  <form id="join-form" class="row">
+    <input id="join-room-id" placeholder="!room:server or #alias:server" required>
+    <button id="join-room" type="submit">Join room</button>
+  </form>
+</section>`;
+}
 
 export class Shell {
   /**
    * credsKey: sessionStorage key; views: ids of the page's sections (the
    * first is the log-in view); crypto: start the client with E2EE;
-   * openRoom(roomId); onClient(client) once it has synced; beforeLogout().
+   * openRoom(roomId); onClient(client) once it has synced; beforeLogout();
+   * stateTypes: state events every member of a new room may send;
+   * encryptedOption: offer encrypted rooms.
    */
-  constructor({ credsKey, views, crypto = false, openRoom, onClient = () => {}, beforeLogout = async () => {}, stateTypes = [] }) {
+  constructor({
+    credsKey,
+    views,
+    crypto = false,
+    openRoom,
+    onClient = () => {},
+    beforeLogout = async () => {},
+    stateTypes = [],
+    encryptedOption = crypto,
+  }) {
     Object.assign(this, { credsKey, views, crypto, openRoom, onClient, beforeLogout, stateTypes });
+    $("account").outerHTML = accountViews(encryptedOption);
     this.creds = null;
     this.client = null;
     this.roomId = null;

@@ -8,6 +8,7 @@ import { RoomEvent as LkEvent } from "livekit-client";
 import { RoomEvent, RoomStateEvent } from "matrix-js-sdk";
 
 import * as mx from "../shared/matrix.js";
+import { Shell } from "../shared/shell.js";
 import { APP, Doc, EDIT_REL, EDIT_TYPE, ROOT_TYPE, SNAPSHOT_TYPE, later, newId } from "./doc.js";
 
 const $ = (id) => document.getElementById(id);
@@ -35,23 +36,25 @@ const state = {
   tool: "pen",
   kinds: {}, // topic -> DataPacket_Kind last received (0 reliable, 1 lossy)
   stats: { editsSent: 0, editsReceived: 0, cursorsSent: 0, cursorsReceived: 0, snapshots: 0 },
-  errors: [],
 };
 
-function setStatus(text) {
-  $("status").textContent = text;
-}
-
-function fail(where, e) {
-  console.error(where, e);
-  state.errors.push(`${where}: ${e?.message || e}`);
-  setStatus(`${where}: ${e?.message || e}`);
-}
-
-function show(view) {
-  for (const v of ["login-view", "rooms-view", "room-view", "board-view"]) $(v).hidden = v !== view;
-  $("logout").hidden = view === "login-view";
-}
+const shell = new Shell({
+  credsKey: CREDS_KEY,
+  views: ["login-view", "rooms-view", "room-view", "board-view"],
+  openRoom,
+  stateTypes: [SNAPSHOT_TYPE],
+  onClient: (client) => {
+    state.client = client;
+    state.creds = shell.creds;
+    $("color").value = hexColorFor(shell.creds.user_id);
+    client.on(RoomEvent.Timeline, onTimeline);
+    client.on(RoomStateEvent.Events, onStateEvent);
+  },
+  beforeLogout: () => leaveSession(),
+});
+const setStatus = (text) => shell.setStatus(text);
+const fail = (where, e) => shell.fail(where, e);
+const show = (view) => shell.show(view);
 
 function hueFor(text) {
   let h = 0;
@@ -76,89 +79,7 @@ function hexColorFor(text) {
   return `#${f(0)}${f(8)}${f(4)}`;
 }
 
-// ---- account ----
-
-async function signIn(register) {
-  const username = $("username").value.trim();
-  const password = $("password").value;
-  if (!username || !password) return;
-  setStatus(register ? "signing up…" : "logging in…");
-  try {
-    const creds = register ? await mx.register(username, password) : await mx.login(username, password);
-    sessionStorage.setItem(CREDS_KEY, JSON.stringify(creds));
-    await startWith(creds);
-  } catch (e) {
-    fail(register ? "sign up" : "log in", e);
-  }
-}
-
-async function startWith(creds) {
-  state.creds = creds;
-  $("who").textContent = creds.user_id;
-  $("color").value = hexColorFor(creds.user_id);
-  setStatus("syncing…");
-  state.client = await mx.startClient(creds);
-  state.client.on(RoomEvent.Timeline, onTimeline);
-  state.client.on(RoomStateEvent.Events, onStateEvent);
-  setStatus("");
-  const roomFromUrl = decodeURIComponent(location.hash.replace(/^#\/room\//, ""));
-  if (roomFromUrl && roomFromUrl !== location.hash && state.client.getRoom(roomFromUrl)) openRoom(roomFromUrl);
-  else showRooms();
-}
-
-async function logout() {
-  await leaveSession().catch(() => {});
-  sessionStorage.removeItem(CREDS_KEY);
-  try {
-    await state.client?.logout(true);
-  } catch {
-    /* token already gone */
-  }
-  state.client?.stopClient();
-  location.hash = "";
-  location.reload();
-}
-
 // ---- rooms ----
-
-function showRooms() {
-  show("rooms-view");
-  const list = $("room-list");
-  list.replaceChildren();
-  for (const r of mx.joinedRooms(state.client)) {
-    const li = document.createElement("li");
-    const b = document.createElement("button");
-    b.textContent = r.name;
-    b.dataset.roomId = r.roomId;
-    b.onclick = () => openRoom(r.roomId);
-    li.append(b);
-    list.append(li);
-  }
-}
-
-async function createRoom(e) {
-  e.preventDefault();
-  try {
-    setStatus("creating room…");
-    const roomId = await mx.createRoom(state.client, $("new-room-name").value.trim(), [SNAPSHOT_TYPE]);
-    setStatus("");
-    openRoom(roomId);
-  } catch (err) {
-    fail("create room", err);
-  }
-}
-
-async function joinRoom(e) {
-  e.preventDefault();
-  try {
-    setStatus("joining room…");
-    const roomId = await mx.joinRoom(state.client, $("join-room-id").value.trim());
-    setStatus("");
-    openRoom(roomId);
-  } catch (err) {
-    fail("join room", err);
-  }
-}
 
 function openRoom(roomId) {
   state.rtc?.close();
@@ -169,7 +90,6 @@ function openRoom(roomId) {
     state.pendingSnapshot = 0;
   }
   state.roomId = roomId;
-  location.hash = `#/room/${encodeURIComponent(roomId)}`;
   const room = state.client.getRoom(roomId);
   $("room-name").textContent = room?.name || roomId;
   state.rtc = new mx.RtcSession(state.client, roomId, APP, {
@@ -596,16 +516,7 @@ function setTool(tool) {
 
 // ---- wiring ----
 
-$("login-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  signIn(false);
-});
-$("signup").addEventListener("click", () => signIn(true));
-$("logout").addEventListener("click", logout);
-$("create-form").addEventListener("submit", createRoom);
-$("join-form").addEventListener("submit", joinRoom);
 $("join-session").addEventListener("click", joinSession);
-$("back-to-rooms").addEventListener("click", showRooms);
 $("leave-session").addEventListener("click", () => leaveSession().catch((e) => fail("leave", e)));
 $("tool-pen").addEventListener("click", () => setTool("pen"));
 $("tool-text").addEventListener("click", () => setTool("text"));
@@ -635,7 +546,7 @@ window.WB = {
     cursors: Object.fromEntries([...state.cursors].map(([k, c]) => [k, { x: c.x, y: c.y, name: c.name, t: c.t }])),
     stats: { ...state.stats },
     kinds: { ...state.kinds },
-    errors: [...state.errors],
+    errors: [...shell.errors],
   }),
   strokeIds: () => [...state.doc.strokes.keys()].sort(),
   /** Non-background canvas pixels (the screenshot check). */
@@ -648,13 +559,4 @@ window.WB = {
   snapshotNow: () => maybeSnapshot(),
 };
 
-const saved = sessionStorage.getItem(CREDS_KEY);
-if (saved) {
-  startWith(JSON.parse(saved)).catch((e) => {
-    sessionStorage.removeItem(CREDS_KEY);
-    show("login-view");
-    fail("resume", e);
-  });
-} else {
-  show("login-view");
-}
+shell.start();

@@ -1,6 +1,10 @@
 // Relations: indexing on append, GET /relations pagination and filters,
 // annotation de-duplication, bundled aggregations, redaction.
 #include "homeserver/relations.hpp"
+
+#include <chrono>
+#include <thread>
+
 #include "fixture.hpp"
 
 namespace atrium::homeserver::testing {
@@ -191,6 +195,9 @@ TEST_F(RelationsTest, BundlesLatestValidEditAndReferencesButNotAnnotations) {
                  {"m.relates_to", {{"rel_type", "m.replace"}, {"event_id", parent}}}});
   };
   edit(alice, "first");
+  // "Latest" is by origin_server_ts, ties broken by event id: sends within one
+  // millisecond would make the winner a coin toss.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
   auto second = edit(alice, "second");
   edit(bob, "not yours");  // an edit by someone else is not valid
   auto ref = reference(bob, room, "org.matrix.msc4310.rtc.decline", parent);

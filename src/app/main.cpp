@@ -108,6 +108,7 @@ int serve(Config config, const Roles& roles) {
   options.port = config.listen_port();
   options.threads = config.http_threads;
   options.max_body_bytes = static_cast<uint64_t>(config.max_request_body);
+  options.trusted_proxies = config.trusted_proxies;
   atrium::net::HttpServer server(options, router);
   server.listen();
 

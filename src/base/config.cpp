@@ -158,6 +158,7 @@ Config load_config_file(const std::string& path) {
                                  "http_threads",
                                  "log_level",
                                  "max_request_body",
+                                 "trusted_proxies",
                                  "rate_limits",
                                  "max_event_delay_ms",
                                  "max_delayed_events_per_user",
@@ -185,6 +186,7 @@ Config load_config_file(const std::string& path) {
   read(root, "http_threads", c.http_threads);
   read(root, "log_level", c.log_level);
   read(root, "max_request_body", c.max_request_body);
+  read(root, "trusted_proxies", c.trusted_proxies);
   read(root, "max_event_delay_ms", c.max_event_delay_ms);
   read(root, "max_delayed_events_per_user", c.max_delayed_events_per_user);
   read(root, "openid_token_lifetime_ms", c.openid_token_lifetime_ms);

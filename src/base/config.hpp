@@ -80,6 +80,9 @@ struct Config {
   int http_threads = 1;
   std::string log_level = "info";
   int64_t max_request_body = 1 << 20;  // bytes, except media
+  // Reverse proxies (IP addresses) whose X-Forwarded-For names the client,
+  // for per-address rate limits and logs. Empty: the TCP peer is the client.
+  std::vector<std::string> trusted_proxies;
 
   // MatrixRTC: delayed events (MSC4140), OpenID, transport discovery (MSC4143).
   int64_t max_event_delay_ms = 24 * 3600 * 1000;

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "net/client_address.hpp"
 #include "net/detail_io_context.hpp"
 #include "net/detail_logfmt.hpp"
 #include "net/detail_websocket.hpp"
@@ -245,6 +246,7 @@ class AsioTimer final : public Scheduler::Timer {
 struct HttpServer::Impl final : Scheduler {
   Impl(ServerOptions opts, const Router& r)
       : options(std::move(opts)),
+        trusted_proxies(parse_trusted_proxies(options.trusted_proxies)),
         router(r),
         control(asio::make_strand(ioc)),
         acceptor(control),
@@ -254,6 +256,7 @@ struct HttpServer::Impl final : Scheduler {
   // coroutine frames that still reference the members below.
   asio::io_context ioc;
   ServerOptions options;
+  std::vector<asio::ip::address> trusted_proxies;
   const Router& router;
   // Serialises the acceptor, the signal set and the shutdown sequence.
   asio::strand<asio::io_context::executor_type> control;
@@ -450,6 +453,8 @@ struct HttpServer::Impl final : Scheduler {
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         request.headers.emplace_back(std::move(name), std::string(field.value()));
       }
+      request.remote_address =
+          client_address(remote, request.header("x-forwarded-for"), trusted_proxies);
       request.body = std::move(message.body());
       in_flight.emplace(tracker);
       try {
@@ -469,7 +474,8 @@ struct HttpServer::Impl final : Scheduler {
 
     if (upgrade && !upgrade->reject) {
       // The WebSocket counts as in flight, so shutdown waits for its close.
-      co_await serve_websocket(conn, message, request.path, std::move(upgrade->opened), remote);
+      co_await serve_websocket(conn, message, request.path, std::move(upgrade->opened),
+                               request.remote_address);
       co_return false;
     }
 
@@ -496,12 +502,12 @@ struct HttpServer::Impl final : Scheduler {
                                         : method_name(request.method);
     if (upgrade) {
       logger->info("msg=\"websocket upgrade rejected\" path={} status={} ms={:.1f} remote={}",
-                   detail::logfmt_value(request.path), status, ms, remote);
+                   detail::logfmt_value(request.path), status, ms, request.remote_address);
     } else {
       logger->info("msg=\"request\" method={} path={} status={} ms={:.1f} remote={}",
                    detail::logfmt_value(method),
                    detail::logfmt_value(request.path.empty() ? "-" : request.path), status, ms,
-                   remote);
+                   request.remote_address);
     }
     co_return !ec && keep_alive;
   }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "net/router.hpp"
 
@@ -38,6 +39,9 @@ struct ServerOptions {
   int header_timeout_s = 30;  // deadline for a complete request once bytes arrive
   int shutdown_grace_s = 10;  // in-flight requests and WebSocket closes get this long on stop
   WebSocketOptions websocket;
+  // IP addresses of reverse proxies whose X-Forwarded-For is believed (see
+  // client_address.hpp); empty: the TCP peer is the client.
+  std::vector<std::string> trusted_proxies;
 };
 
 class HttpServer {

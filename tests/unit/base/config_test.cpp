@@ -48,11 +48,13 @@ TEST(Config, RegistrationStaysClosedBehindAPublicUrl) {
 TEST(Config, ReadsYamlKeys) {
   auto c = load_config_file(
       write_temp("server_name: example.org\nlisten: '[::1]:9000'\nenable_registration: false\n"
+                 "trusted_proxies: [127.0.0.1, '::1']\n"
                  "rate_limits:\n  message: {per_second: 2, burst: 3}\n"));
   EXPECT_EQ(c.server_name, "example.org");
   EXPECT_EQ(c.listen_host(), "::1");
   EXPECT_EQ(c.listen_port(), 9000);
   EXPECT_FALSE(c.registration_enabled());
+  EXPECT_EQ(c.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
   EXPECT_DOUBLE_EQ(c.rc_message.per_second, 2);
   EXPECT_DOUBLE_EQ(c.rc_message.burst, 3);
 }

@@ -253,6 +253,22 @@ TEST_F(ServerTest, QueryHeadersAndRemoteAddress) {
   EXPECT_EQ(reply.body, "a b c|Hello|127.0.0.1");
 }
 
+TEST_F(ServerTest, ForwardedForIsIgnoredWithoutTrustedProxies) {
+  start(small_limits());
+  Client client(port_);
+  client.send(get("/query", "X-Forwarded-For: 198.51.100.9\r\n"));
+  EXPECT_EQ(client.read_response().body, "<none>|<none>|127.0.0.1");
+}
+
+TEST_F(ServerTest, ForwardedForFromATrustedProxyNamesTheClient) {
+  auto options = small_limits();
+  options.trusted_proxies = {"127.0.0.1"};
+  start(options);
+  Client client(port_);
+  client.send(get("/query", "X-Forwarded-For: 1.1.1.1, 198.51.100.9\r\n"));
+  EXPECT_EQ(client.read_response().body, "<none>|<none>|198.51.100.9");
+}
+
 TEST_F(ServerTest, BadQueryEncodingIs400AndKeepsTheConnection) {
   start(small_limits());
   Client client(port_);

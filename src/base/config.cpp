@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
 #include <stdexcept>
 
@@ -121,19 +122,44 @@ bool Config::listens_on_loopback() const {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-bool Config::public_url_is_loopback() const {
-  if (public_baseurl.empty()) return true;
-  std::string_view rest = public_baseurl;
-  if (auto scheme = rest.find("://"); scheme != std::string_view::npos)
+std::optional<UrlAuthority> url_authority(std::string_view url) {
+  UrlAuthority out;
+  std::string_view rest = url;
+  if (auto scheme = rest.find("://"); scheme != std::string_view::npos) {
+    for (char ch : rest.substr(0, scheme))
+      out.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     rest.remove_prefix(scheme + 3);
+  }
   rest = rest.substr(0, rest.find_first_of("/?#"));
   if (auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
   std::string_view host = rest;
+  std::string_view port;
   if (host.starts_with('[')) {
-    host = host.substr(1, host.find(']') - 1);
+    auto close = host.find(']');
+    if (close != std::string_view::npos && close + 1 < host.size() && host[close + 1] == ':')
+      port = host.substr(close + 2);
+    host = host.substr(0, close == std::string_view::npos ? host.size() : close + 1);
   } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    port = host.substr(colon + 1);
     host = host.substr(0, colon);
   }
+  if (host.empty()) return std::nullopt;
+  out.host = std::string(host);
+  if (!port.empty())
+    out.port = std::string(port);
+  else if (out.scheme == "https")
+    out.port = "443";
+  else if (out.scheme == "http")
+    out.port = "80";
+  return out;
+}
+
+bool Config::public_url_is_loopback() const {
+  if (public_baseurl.empty()) return true;
+  auto authority = url_authority(public_baseurl);
+  if (!authority) return false;
+  std::string_view host = authority->host;
+  if (host.starts_with('[')) host = host.substr(1, host.find(']') - 1);
   bool ipv4 = host.find_first_not_of("0123456789.") == std::string_view::npos;
   return host == "localhost" || host == "::1" || (ipv4 && host.starts_with("127."));
 }

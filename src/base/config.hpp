@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace atrium {
@@ -118,6 +119,17 @@ struct Config {
 
 // Throws std::runtime_error with a message naming the key on bad input.
 Config load_config_file(const std::string& path);
+
+// The parts of a URL such as public_baseurl that name the server: scheme
+// (lower-case, empty without "://"), host as written (IPv6 in brackets) and
+// port (explicit, else 443/80 for https/http, else empty). Nothing when no
+// host is left after the scheme, user info and path are removed.
+struct UrlAuthority {
+  std::string scheme;
+  std::string host;
+  std::string port;
+};
+std::optional<UrlAuthority> url_authority(std::string_view url);
 // Checks cross-field consistency; throws std::runtime_error on a bad value.
 void validate_config(const Config& config);
 

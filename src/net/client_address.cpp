@@ -58,8 +58,11 @@ std::vector<boost::asio::ip::address> parse_trusted_proxies(std::span<const std:
 
 std::string client_address(std::string_view peer, std::optional<std::string_view> forwarded_for,
                            std::span<const boost::asio::ip::address> trusted) {
+  // Every request comes through here: nothing to parse without trusted
+  // proxies or the header.
+  if (trusted.empty() || !forwarded_for) return std::string(peer);
   auto hop = parse_ip(peer);
-  if (!hop || !forwarded_for || !is_trusted(*hop, trusted)) return std::string(peer);
+  if (!hop || !is_trusted(*hop, trusted)) return std::string(peer);
   // Walk the list from the right (the entry the nearest proxy appended).
   std::string_view list = *forwarded_for;
   while (!list.empty()) {

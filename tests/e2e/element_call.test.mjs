@@ -16,9 +16,9 @@ import path from "node:path";
 
 import { fetchJson, startServer, waitFor, WEB_ROOT } from "./lib/server.mjs";
 import { browserUnavailableReason, launchBrowser } from "./lib/browser.mjs";
-import { joinRoom, signUp } from "./lib/whiteboard.mjs";
-import { RECORD_PEER_CONNECTIONS, ecFrame, ecInbound, hostState, waitEcMedia } from "./lib/element_call.mjs";
-import { callState, createRoom as createCallRoom, invite as inviteFromCall, joinCall, waitCall, waitMedia } from "./lib/call.mjs";
+import { createRoom, invite, joinRoom, signUp } from "./lib/shell.mjs";
+import { RECORD_PEER_CONNECTIONS, ecFrame, hostState, waitEcMedia } from "./lib/element_call.mjs";
+import { callState, joinCall, waitCall, waitMedia } from "./lib/call.mjs";
 
 const skip = browserUnavailableReason();
 
@@ -41,20 +41,6 @@ async function open(name, app = "element-call", query = "") {
   await signUp(pages[name], server.url(`/apps/${app}/${query}`), name);
   const s = app === "call" ? await callState(pages[name]) : await hostState(pages[name]);
   ids[name] = { userId: s.userId, deviceId: s.deviceId, identity: `${s.userId}:${s.deviceId}` };
-}
-
-async function createRoom(page, name, { encrypted = false } = {}) {
-  await page.fill("#new-room-name", name);
-  if (encrypted) await page.check("#new-room-encrypted");
-  await page.click("#create-room");
-  await page.waitForSelector("#room-view:not([hidden])", { timeout: 20000 });
-  return (await hostState(page)).roomId;
-}
-
-async function invite(page, userId) {
-  await page.fill("#invite-user", userId);
-  await page.click("#invite");
-  await waitFor(async () => (await page.textContent("#status")).includes(`invited ${userId}`), `invited ${userId}`);
 }
 
 /** Opens Element Call in the host page (mode: its MatrixRTC mode) and waits until it has joined the call. */
@@ -177,8 +163,8 @@ describe("Element Call embedded in Atrium's widget host", { skip: skip || false,
     test("both see and hear each other", async () => {
       await open("carol", "call");
       await open("dave");
-      roomId = await createCallRoom(pages.carol, "Mixed", { encrypted: true });
-      await inviteFromCall(pages.carol, ids.dave.userId);
+      roomId = await createRoom(pages.carol, "Mixed", { encrypted: true });
+      await invite(pages.carol, ids.dave.userId);
       await joinRoom(pages.dave, roomId);
       await joinCall(pages.carol, detail);
       await openElementCall("dave", "compatibility");

@@ -7,7 +7,7 @@
 import { ClientEvent, MatrixEventEvent, RoomStateEvent } from "matrix-js-sdk";
 import { OpenIDRequestState, WidgetDriver } from "matrix-widget-api";
 
-import { HOMESERVER, livekitTransport } from "../shared/matrix.js";
+import { livekitTransport } from "../shared/matrix.js";
 
 export class ClientWidgetDriver extends WidgetDriver {
   /** `client`: a started matrix-js-sdk client; `roomId`: the room the widget is confined to. */
@@ -246,4 +246,3 @@ export function feedWidget(client, api, roomId, { log = () => {}, note = () => {
   };
 }
 
-export { HOMESERVER };

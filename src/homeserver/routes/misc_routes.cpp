@@ -1,7 +1,5 @@
 // /versions, /capabilities, /health, .well-known, push rules defaults, TURN.
-#include <optional>
 #include <string>
-#include <string_view>
 
 #include "base/error.hpp"
 #include "homeserver/routes/helpers.hpp"
@@ -42,29 +40,6 @@ json::object capabilities_body() {
        }}};
 }
 
-// "host:port" of an http(s) URL (default ports filled in), or nothing.
-std::optional<std::string> public_authority(std::string_view url) {
-  std::string_view rest = url;
-  std::string port;
-  if (rest.starts_with("https://")) {
-    rest.remove_prefix(8);
-    port = "443";
-  } else if (rest.starts_with("http://")) {
-    rest.remove_prefix(7);
-    port = "80";
-  } else {
-    return std::nullopt;
-  }
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
-  if (rest.empty()) return std::nullopt;
-  auto colon = rest.rfind(':');
-  bool has_port =
-      colon != std::string_view::npos && (rest.front() != '[' || rest[colon - 1] == ']');
-  if (has_port) return std::string(rest);
-  return std::string(rest) + ":" + port;
-}
-
 }  // namespace
 
 void add_misc_routes(net::Router& router, Homeserver& hs) {
@@ -102,9 +77,13 @@ void add_misc_routes(net::Router& router, Homeserver& hs) {
     // endpoints where clients reach us: public_baseurl's host and port when
     // set, else the listener's port.
     std::string server = hs.config.server_name;
-    if (server.find(':') == std::string::npos && server.front() != '[')
-      server = public_authority(hs.config.public_baseurl)
-                   .value_or(server + ":" + std::to_string(hs.config.listen_port()));
+    if (server.find(':') == std::string::npos && server.front() != '[') {
+      auto public_url = url_authority(hs.config.public_baseurl);
+      if (public_url && (public_url->scheme == "http" || public_url->scheme == "https"))
+        server = public_url->host + ":" + public_url->port;
+      else
+        server += ":" + std::to_string(hs.config.listen_port());
+    }
     respond(ok_json(json::object{{"m.server", server}}));
   });
   router.add(Method::get, std::string(kClient) + "/capabilities",

@@ -1,9 +1,9 @@
 // Drives the call app (web/call, served by atrium at /apps/call/) through its
 // UI in a playwright page, and reads its state through the app's test hooks
-// (window.CALL). Sign-up and room joining share the whiteboard's form ids.
+// (window.CALL). Sign-up and the room views are the shell's (./shell.mjs).
 import { waitFor } from "./server.mjs";
 
-export { joinRoom, signUp } from "./whiteboard.mjs";
+export { createRoom, invite, joinRoom, signUp } from "./shell.mjs";
 
 /** CALL.state() of `page`. */
 export const callState = (page) => page.evaluate(() => window.CALL.state());
@@ -19,22 +19,6 @@ export async function waitCall(page, what, pred, timeoutMs = 20000, detail = () 
     detail: () => `state ${JSON.stringify(last)}${detail()}`,
   });
   return last;
-}
-
-/** Creates a room from the room list (encrypted: invite only); returns its id. */
-export async function createRoom(page, name, { encrypted = false } = {}) {
-  await page.fill("#new-room-name", name);
-  if (encrypted) await page.check("#new-room-encrypted");
-  await page.click("#create-room");
-  await page.waitForSelector("#room-view:not([hidden])", { timeout: 20000 });
-  return (await callState(page)).roomId;
-}
-
-/** Invites `userId` from the open room's view. */
-export async function invite(page, userId) {
-  await page.fill("#invite-user", userId);
-  await page.click("#invite");
-  await waitFor(async () => (await page.textContent("#status")).includes(`invited ${userId}`), `invited ${userId}`);
 }
 
 /** Starts or joins the open room's call and waits for the SFU connection and our camera. */

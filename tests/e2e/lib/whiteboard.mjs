@@ -3,6 +3,8 @@
 // state through the app's test hooks (window.WB).
 import { waitFor } from "./server.mjs";
 
+export { createRoom, joinRoom, signUp } from "./shell.mjs";
+
 /** WB.state() of `page`. */
 export const wbState = (page) => page.evaluate(() => window.WB.state());
 
@@ -14,30 +16,6 @@ export async function waitState(page, what, pred, timeoutMs = 20000, detail = ()
     detail: () => `state ${JSON.stringify(last)}${detail()}`,
   });
   return last;
-}
-
-/** Opens the app, signs up `username` through the form and waits for the room list. */
-export async function signUp(page, appUrl, username, password = "correct horse battery staple") {
-  await page.goto(appUrl);
-  await page.fill("#username", username);
-  await page.fill("#password", password);
-  await page.click("#signup");
-  await page.waitForSelector("#rooms-view:not([hidden])", { timeout: 20000 });
-}
-
-/** Creates a room from the room list; returns its id. */
-export async function createRoom(page, name) {
-  await page.fill("#new-room-name", name);
-  await page.click("#create-room");
-  await page.waitForSelector("#room-view:not([hidden])", { timeout: 20000 });
-  return (await wbState(page)).roomId;
-}
-
-/** Joins a room by id from the room list. */
-export async function joinRoom(page, roomId) {
-  await page.fill("#join-room-id", roomId);
-  await page.click("#join-room");
-  await page.waitForSelector("#room-view:not([hidden])", { timeout: 20000 });
 }
 
 /** Starts or joins the room's whiteboard session and waits for the SFU connection. */

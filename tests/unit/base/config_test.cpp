@@ -28,6 +28,21 @@ TEST(Config, DefaultsListenOnLoopbackWithOpenRegistration) {
   EXPECT_TRUE(c.registration_enabled());
 }
 
+TEST(Config, UrlAuthorityFillsDefaultPorts) {
+  auto a = url_authority("HTTPS://user@matrix.example.org/path?q");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->scheme, "https");
+  EXPECT_EQ(a->host, "matrix.example.org");
+  EXPECT_EQ(a->port, "443");
+  EXPECT_EQ(url_authority("http://[2001:db8::1]:8008")->host, "[2001:db8::1]");
+  EXPECT_EQ(url_authority("http://[2001:db8::1]:8008")->port, "8008");
+  EXPECT_EQ(url_authority("http://[2001:db8::1]")->port, "80");
+  EXPECT_EQ(url_authority("example.org:8448")->port, "8448");
+  EXPECT_EQ(url_authority("ftp://example.org")->port, "");
+  EXPECT_FALSE(url_authority("https://"));
+  EXPECT_FALSE(url_authority(""));
+}
+
 TEST(Config, RegistrationStaysClosedBehindAPublicUrl) {
   Config c;  // loopback listener, as behind a reverse proxy
   for (const char* url : {"http://127.0.0.1:8008", "http://localhost", "https://[::1]:8448/x"}) {

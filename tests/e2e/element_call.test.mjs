@@ -128,6 +128,10 @@ describe("Element Call embedded in Atrium's widget host", { skip: skip || false,
           assert.ok(received.length > 0 && received.every((l) => l.encrypted), `${n} received the other's key, Olm-encrypted: ${JSON.stringify(received)}`);
         }
         if (mode === "compatibility") {
+          // The MSC4533 actions, through the host's driver against the auth service.
+          const { jwt, delayId } = await pages[a].evaluate(() => window.ECHOST.livekitActions());
+          assert.match(jwt, /^[\w-]+\.[\w-]+\.[\w-]+$/, "a LiveKit token");
+          assert.ok(delayId, "the widget scheduled its delayed leave through the host");
           const state = await fetchJson(server.url(`/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`), {
             token: await pages[a].evaluate(() => JSON.parse(sessionStorage.getItem("atrium.element-call.creds")).access_token),
           });

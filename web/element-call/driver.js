@@ -7,7 +7,7 @@
 import { ClientEvent, MatrixEventEvent, RoomStateEvent } from "matrix-js-sdk";
 import { OpenIDRequestState, WidgetDriver } from "matrix-widget-api";
 
-import { livekitTransport } from "../shared/matrix.js";
+import { HOMESERVER, livekitTransport } from "../shared/matrix.js";
 
 export class ClientWidgetDriver extends WidgetDriver {
   /** `client`: a started matrix-js-sdk client; `roomId`: the room the widget is confined to. */
@@ -16,6 +16,7 @@ export class ClientWidgetDriver extends WidgetDriver {
     this.client = client;
     this.roomId = roomId;
     this.log = []; // {action, type?, detail?}: what the widget asked for, for tests
+    this.delays = new Map(); // delay id -> its timeout (ms), for delegating a delayed leave
   }
 
   note(action, detail = {}) {
@@ -59,6 +60,7 @@ export class ClientWidgetDriver extends WidgetDriver {
       stateKey !== null && stateKey !== undefined
         ? await this.client._unstable_sendDelayedStateEvent(id, { delay }, eventType, content, stateKey)
         : await this.client._unstable_sendDelayedEvent(id, { delay }, null, eventType, content);
+    this.delays.set(r.delay_id, delay);
     return { roomId: id, delayId: r.delay_id };
   }
 
@@ -66,6 +68,7 @@ export class ClientWidgetDriver extends WidgetDriver {
     const id = this.room(roomId);
     this.note("send_delayed_sticky", { type: eventType, delay });
     const r = await this.client._unstable_sendStickyDelayedEvent(id, stickyDurationMs, { delay }, null, eventType, content);
+    this.delays.set(r.delay_id, delay);
     return { roomId: id, delayId: r.delay_id };
   }
 
@@ -164,22 +167,44 @@ export class ClientWidgetDriver extends WidgetDriver {
     return { rtc_transports: [await livekitTransport(this.client)] };
   }
 
-  async getRtcLivekitToken(data) {
-    this.note("livekit_token");
+  /** POSTs `body` (plus a fresh OpenID token) to the auth service's `endpoint`. */
+  async authService(endpoint, body) {
     const transport = await livekitTransport(this.client);
-    const res = await fetch(`${transport.livekit_service_url}/get_token`, {
+    const res = await fetch(`${transport.livekit_service_url}/${endpoint}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({
-        room_id: this.room(data.room_id),
-        slot_id: data.slot_id,
-        member: data.member,
-        openid_token: await this.client.getOpenIdToken(),
-      }),
+      body: JSON.stringify({ ...body, openid_token: await this.client.getOpenIdToken() }),
     });
-    const body = await res.json().catch(() => ({}));
-    if (res.status !== 200 || !body.jwt) throw new Error(`get_token: ${body.error || "HTTP " + res.status}`);
-    return { jwt: body.jwt };
+    const reply = await res.json().catch(() => ({}));
+    if (res.status !== 200) throw new Error(`${endpoint}: ${reply.error || "HTTP " + res.status}`);
+    return reply;
+  }
+
+  async getRtcLivekitToken(data) {
+    this.note("livekit_token");
+    const { slot_id, member } = data;
+    const reply = await this.authService("get_token", { room_id: this.room(data.room_id), slot_id, member });
+    if (!reply.jwt) throw new Error("get_token: no jwt in the answer");
+    return { jwt: reply.jwt };
+  }
+
+  // The auth service restarts the delayed leave while the member is on the
+  // SFU and sends it when the member drops; it needs the leave's timeout,
+  // which only the request that scheduled it carried.
+  async delegateRtcLivekitDelayedLeave(data) {
+    this.note("delegate_delayed_leave");
+    const timeout = this.delays.get(data.delay_id);
+    if (!timeout) throw new Error(`delegate_delayed_leave: ${data.delay_id} was not scheduled through this host`);
+    const { slot_id, member, delay_id } = data;
+    await this.authService("delegate_delayed_leave", {
+      room_id: this.room(data.room_id),
+      slot_id,
+      member,
+      delay_id,
+      delay_timeout: timeout,
+      delay_cs_api_url: HOMESERVER,
+    });
+    return {};
   }
 
   // No TURN: the SFU is reachable directly (ICE-lite, UDP and TCP).

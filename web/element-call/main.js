@@ -140,6 +140,21 @@ window.ECHOST = {
     driver: state.driver ? state.driver.log.map((l) => ({ ...l })) : [],
     errors: [...shell.errors],
   }),
+  /**
+   * Carries out the widget API's MSC4533 actions as the widget would ask
+   * (Element Call 0.26.1 fetches its token itself and delegates nothing):
+   * a token for the open room's call, and the delegation of the newest
+   * delayed event the widget scheduled.
+   */
+  async livekitActions() {
+    const { user_id, device_id } = shell.creds;
+    const member = { id: `${user_id}:${device_id}`, claimed_user_id: user_id, claimed_device_id: device_id };
+    const request = { room_id: state.roomId, slot_id: "m.call#ROOM", member };
+    const { jwt } = await state.driver.getRtcLivekitToken(request);
+    const delayId = [...state.driver.delays.keys()].pop();
+    await state.driver.delegateRtcLivekitDelayedLeave({ ...request, delay_id: delayId });
+    return { jwt, delayId };
+  },
 };
 
 shell.start();

@@ -1,6 +1,7 @@
 #include "homeserver/notifications.hpp"
 
 #include <charconv>
+#include <limits>
 #include <map>
 
 #include "base/error.hpp"
@@ -163,11 +164,11 @@ int64_t read_up_to(store::Reader& r, const std::string& room_id, const std::stri
 }
 
 json::object unread_notifications(store::Reader& r, const std::string& room_id,
-                                  const std::string& user_id) {
+                                  const std::string& user_id, int64_t upto, UnreadCounts& unread) {
   int64_t after = read_up_to(r, room_id, user_id);
   // What came before the current membership (the invite, once joined) is old news.
   if (auto m = r.membership(room_id, user_id)) after = std::max(after, m->pos - 1);
-  auto counts = r.notification_counts(user_id, room_id, after);
+  auto counts = unread.count(r, user_id, room_id, after, std::max(after, upto));
   return json::object{{"notification_count", counts.notifications},
                       {"highlight_count", counts.highlights}};
 }
@@ -177,7 +178,8 @@ int64_t unread_notification_total(store::Reader& r, const std::string& user_id) 
   for (const auto& m : r.memberships_of_user(user_id))
     if (m.membership == "join")
       total += r.notification_counts(user_id, m.room_id,
-                                     std::max(read_up_to(r, m.room_id, user_id), m.pos - 1))
+                                     std::max(read_up_to(r, m.room_id, user_id), m.pos - 1),
+                                     std::numeric_limits<int64_t>::max())
                    .notifications;
   return total;
 }

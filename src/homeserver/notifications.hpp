@@ -18,6 +18,7 @@
 #include "homeserver/common.hpp"
 #include "homeserver/push_rules.hpp"
 #include "homeserver/pushers.hpp"
+#include "homeserver/unread_counts.hpp"
 #include "store/store.hpp"
 
 namespace atrium::homeserver {
@@ -50,9 +51,10 @@ class NotificationService {
 
 // The stream position up to which the user has read the room (0: never).
 int64_t read_up_to(store::Reader& r, const std::string& room_id, const std::string& user_id);
-// /sync's {"notification_count", "highlight_count"} for one room.
+// /sync's {"notification_count", "highlight_count"} for one room, counting
+// events up to position `upto` (the sync's bound) through `counts`.
 json::object unread_notifications(store::Reader& r, const std::string& room_id,
-                                  const std::string& user_id);
+                                  const std::string& user_id, int64_t upto, UnreadCounts& counts);
 // Unread notifications across the user's joined rooms (push badges).
 int64_t unread_notification_total(store::Reader& r, const std::string& user_id);
 

@@ -28,8 +28,15 @@ struct RoomWindow {
 class SyncBuilder {
  public:
   SyncBuilder(store::Reader& r, const Requester& who, const SyncFilter& filter,
-              std::optional<StreamToken> since, int64_t bound, TypingService& typing)
-      : r_(r), who_(who), filter_(filter), since_(since), bound_(bound), typing_(typing) {
+              std::optional<StreamToken> since, int64_t bound, TypingService& typing,
+              UnreadCounts& unread)
+      : r_(r),
+        who_(who),
+        filter_(filter),
+        since_(since),
+        bound_(bound),
+        typing_(typing),
+        unread_(unread) {
     opts_ = FormatOptions{who.user_id, who.device_id, false};
     for (auto& ad : r_.account_data_changes(who.user_id, since ? since->pos : 0, bound))
       (ad.room_id.empty() ? global_account_data_ : room_account_data_[ad.room_id])
@@ -184,7 +191,7 @@ class SyncBuilder {
 
   // Notifications the push rules raised after the user's read receipt.
   json::object unread_counts(const std::string& room_id) {
-    return unread_notifications(r_, room_id, who_.user_id);
+    return unread_notifications(r_, room_id, who_.user_id, bound_, unread_);
   }
 
   static bool has_member_change(const std::vector<store::Event>& state,
@@ -215,6 +222,7 @@ class SyncBuilder {
   std::optional<StreamToken> since_;
   int64_t bound_;
   TypingService& typing_;
+  UnreadCounts& unread_;
   FormatOptions opts_;
   std::vector<json::object> global_account_data_;
   std::map<std::string, std::vector<json::object>> room_account_data_;
@@ -249,7 +257,7 @@ SyncService::Result SyncService::compute(const Requester& who,
   result.typing = typing_.serial();
   result.bound = store_.committed_pos();
   auto r = store_.read();
-  SyncBuilder builder(*r, who, filter, since, result.bound, typing_);
+  SyncBuilder builder(*r, who, filter, since, result.bound, typing_, unread_);
 
   json::object join, invite, leave;
   for (const auto& m : r->memberships_of_user(who.user_id)) {
@@ -260,9 +268,13 @@ SyncService::Result SyncService::compute(const Requester& who,
       w.upto = result.bound;
       bool fresh = !since || changed_since;  // first sync, or joined since the last
       w.after = fresh ? 0 : since->pos;
-      try {
-        w.after = std::max(w.after, RoomService::visible_range(*r, m.room_id, who.user_id).lower);
-      } catch (const MatrixError&) {
+      // A joined member sees at least from their join (m.pos) on, so only a
+      // window that starts before it can need the history visibility.
+      if (w.after < m.pos) {
+        try {
+          w.after = std::max(w.after, RoomService::visible_range(*r, m.room_id, who.user_id).lower);
+        } catch (const MatrixError&) {
+        }
       }
       w.full_state = fresh || full_state;
       if (auto room = builder.room(m, w, true)) join[m.room_id] = std::move(*room);
@@ -341,20 +353,36 @@ void SyncService::sync(const Requester& who, const SyncRequest& request, JsonCom
 void SyncService::wait_and_compute(const Requester& who, std::optional<StreamToken> since,
                                    SyncFilter filter, bool full_state, int64_t deadline_ms,
                                    bool timed_out, JsonCompletion done) {
+  // A poll that is caught up on every stream (the usual re-armed long-poll)
+  // parks without computing: nothing in (since, bound] can be news.
+  bool caught_up = since && !full_state && !timed_out && since->pos == store_.committed_pos() &&
+                   since->typing == typing_.serial() && since->to_device >= since->pos;
   Result result;
-  try {
-    result = compute(who, since, filter, full_state);
-  } catch (...) {
-    return done(std::current_exception(), {});
+  auto run_compute = [&]() -> bool {
+    try {
+      result = compute(who, since, filter, full_state);
+      return true;
+    } catch (...) {
+      done(std::current_exception(), {});
+      return false;
+    }
+  };
+  if (caught_up) {
+    result.bound = since->pos;
+    result.typing = since->typing;
+  } else if (!run_compute()) {
+    return;
   }
   int64_t remaining = deadline_ms - now_ms();
-  // A full_state or initial sync answers at once; so does one that has news.
-  if (!since || full_state || result.has_updates || remaining <= 0 || timed_out ||
-      notifier_.shutting_down())
+  // A full_state or initial sync answers at once; so does one that has news,
+  // and a token from before a restart or another stream (typing serial ahead
+  // of ours), so the client moves on to the current position.
+  bool answer_now = !since || full_state || result.has_updates || remaining <= 0 || timed_out ||
+                    notifier_.shutting_down() || result.typing < since->typing;
+  if (answer_now) {
+    if (caught_up && !run_compute()) return;
     return done(nullptr, std::move(result.body));
-  // Tokens from before a restart or another stream: answer so the client
-  // moves on to the current position.
-  if (result.typing < since->typing) return done(nullptr, std::move(result.body));
+  }
   auto resume = [this, who, since, filter, full_state, deadline_ms, done](bool timed_out) {
     wait_and_compute(who, since, filter, full_state, deadline_ms, timed_out, done);
   };

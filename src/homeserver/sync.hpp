@@ -8,6 +8,7 @@
 #include "homeserver/filter.hpp"
 #include "homeserver/notifier.hpp"
 #include "homeserver/tokens.hpp"
+#include "homeserver/unread_counts.hpp"
 #include "homeserver/user_data.hpp"
 #include "store/store.hpp"
 
@@ -46,6 +47,7 @@ class SyncService {
   store::Store& store_;
   Notifier& notifier_;
   TypingService& typing_;
+  UnreadCounts unread_;  // kept between syncs: a woken poll counts only what is new
 };
 
 }  // namespace atrium::homeserver

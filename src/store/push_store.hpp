@@ -80,9 +80,12 @@ class PushReader {
   virtual bool has_annotation(std::string_view parent_id, std::string_view sender,
                               std::string_view event_type, std::string_view key) = 0;
 
-  // Notifications of a user in a room after position `after`.
+  // Notifications of a user in a room at positions (after, upto].
   virtual NotificationCounts notification_counts(std::string_view user_id, std::string_view room_id,
-                                                 int64_t after) = 0;
+                                                 int64_t after, int64_t upto) = 0;
+  // Whether a redaction at a position in (after, upto] may have dropped
+  // notifications of the room (a count kept from before it is stale).
+  virtual bool notifications_dropped(std::string_view room_id, int64_t after, int64_t upto) = 0;
   // Newest first, positions < before.
   virtual std::vector<Notification> notifications(std::string_view user_id, int64_t before,
                                                   int limit, bool only_highlight) = 0;

@@ -109,16 +109,28 @@ bool SqlitePushReader::has_annotation(std::string_view parent_id, std::string_vi
 }
 
 NotificationCounts SqlitePushReader::notification_counts(std::string_view user_id,
-                                                         std::string_view room_id, int64_t after) {
-  // The room's events after `after` (events_room_pos), then their notifications by position.
+                                                         std::string_view room_id, int64_t after,
+                                                         int64_t upto) {
+  // The room's events in (after, upto] (events_room_pos), then their notifications by position.
   auto st = push_db_.prepare(
-      "SELECT COUNT(*), COALESCE(SUM(instr(n.recipients, ?4) > 0), 0) FROM events e "
+      "SELECT COUNT(*), COALESCE(SUM(instr(n.recipients, ?5) > 0), 0) FROM events e "
       "JOIN push_notifications n ON n.pos = e.pos WHERE e.room_id = ?1 AND e.pos > ?2 "
-      "AND instr(n.recipients, ?3) > 0");
-  st.bind_all(room_id, after, recipient_needle(user_id), recipient_needle(user_id, true));
+      "AND e.pos <= ?3 AND instr(n.recipients, ?4) > 0");
+  st.bind_all(room_id, after, upto, recipient_needle(user_id), recipient_needle(user_id, true));
   NotificationCounts out;
   if (st.step()) out = {st.integer(0), st.integer(1)};
   return out;
+}
+
+bool SqlitePushReader::notifications_dropped(std::string_view room_id, int64_t after,
+                                             int64_t upto) {
+  // Only a redaction deletes notification rows (delete_notifications_at), and
+  // it is appended to the redacted event's room in the same transaction.
+  auto st = push_db_.prepare(
+      "SELECT 1 FROM events WHERE room_id = ?1 AND pos > ?2 AND pos <= ?3 "
+      "AND type = 'm.room.redaction' LIMIT 1");
+  st.bind_all(room_id, after, upto);
+  return st.step();
 }
 
 std::vector<Notification> SqlitePushReader::notifications(std::string_view user_id, int64_t before,

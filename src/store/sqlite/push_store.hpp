@@ -15,7 +15,8 @@ class SqlitePushReader : public virtual PushReader {
   bool has_annotation(std::string_view parent_id, std::string_view sender,
                       std::string_view event_type, std::string_view key) override;
   NotificationCounts notification_counts(std::string_view user_id, std::string_view room_id,
-                                         int64_t after) override;
+                                         int64_t after, int64_t upto) override;
+  bool notifications_dropped(std::string_view room_id, int64_t after, int64_t upto) override;
   std::vector<Notification> notifications(std::string_view user_id, int64_t before, int limit,
                                           bool only_highlight) override;
   std::vector<Notification> notifications_after(std::string_view user_id, int64_t after,

@@ -377,9 +377,23 @@ class SqliteStore final : public Store {
 
   class Lease final : public ReaderLease {
    public:
+    // One read transaction for the whole lease: every query sees the same
+    // snapshot, and SQLite takes its WAL read lock (fcntl calls on the -shm
+    // file) once per lease instead of once per statement. A deferred BEGIN
+    // takes no lock until the first query.
     Lease(SqliteStore& store, std::unique_ptr<Connection> db)
-        : store_(store), db_(std::move(db)), reader_(*db_) {}
-    ~Lease() override { store_.give_back(std::move(db_)); }
+        : store_(store), db_(std::move(db)), reader_(*db_) {
+      db_->prepare("BEGIN").exec();
+    }
+    ~Lease() override {
+      try {
+        db_->prepare("COMMIT").exec();
+      } catch (const std::exception&) {
+        // A connection left inside a transaction would pin an old snapshot.
+        return;
+      }
+      store_.give_back(std::move(db_));
+    }
     Reader& reader() override { return reader_; }
 
    private:

@@ -28,10 +28,13 @@ class NotificationsTest : public HomeserverTest {
         [&](auto done) { hs_->user_data.post_receipt(who, room, type, event_id, {}, done); });
   }
   std::pair<int64_t, int64_t> counts(const Requester& who, const std::string& room) {
-    auto c = unread_notifications(*store_->read(), room, who.user_id);
+    // Through one kept UnreadCounts, as /sync does: later calls extend earlier counts.
+    auto c =
+        unread_notifications(*store_->read(), room, who.user_id, store_->committed_pos(), unread_);
     return {c.at("notification_count").as_int64(), c.at("highlight_count").as_int64()};
   }
   int txn_ = 0;
+  UnreadCounts unread_;
 };
 
 TEST_F(NotificationsTest, RoomMentionHighlightsOnlyWithPowerAndReceiptsReset) {
@@ -85,6 +88,38 @@ TEST_F(NotificationsTest, RedactedEventsStopCountingAndSilentEventsNeverCount) {
   EXPECT_EQ(counts(bob, room), std::make_pair(int64_t{1}, int64_t{0}));
   await<json::object>([&](auto done) { hs_->rooms.redact(alice, room, msg, "r1", {}, done); });
   EXPECT_EQ(counts(bob, room), std::make_pair(int64_t{0}, int64_t{0}));
+}
+
+TEST_F(NotificationsTest, KeptCountsExtendLikeFreshOnes) {
+  auto alice = make_user("alice");
+  auto bob = make_user("bob");
+  auto room = create_room(alice, {{"preset", "public_chat"}});
+  join(bob, room);
+  auto fresh = [&] {
+    UnreadCounts once;
+    auto c =
+        unread_notifications(*store_->read(), room, bob.user_id, store_->committed_pos(), once);
+    return std::make_pair(c.at("notification_count").as_int64(),
+                          c.at("highlight_count").as_int64());
+  };
+  std::vector<std::string> sent;
+  for (int i = 0; i < 4; ++i) {
+    sent.push_back(send_text(alice, room, "hello " + std::to_string(i), "k" + std::to_string(i)));
+    EXPECT_EQ(counts(bob, room), fresh());
+  }
+  EXPECT_EQ(counts(bob, room), std::make_pair(int64_t{4}, int64_t{0}));
+  // An older bound than the kept one is answered exactly and does not move it back.
+  auto r = store_->read();
+  auto early = unread_notifications(*r, room, bob.user_id, r->event(sent[1])->pos, unread_);
+  EXPECT_EQ(early.at("notification_count").as_int64(), 2);
+  EXPECT_EQ(counts(bob, room), std::make_pair(int64_t{4}, int64_t{0}));
+  // Redacting an event counted long ago drops it from the kept count.
+  await<json::object>([&](auto done) { hs_->rooms.redact(alice, room, sent[0], "r1", {}, done); });
+  EXPECT_EQ(counts(bob, room), std::make_pair(int64_t{3}, int64_t{0}));
+  // Reading moves the start: counted afresh from the receipt.
+  read(bob, room, sent[2]);
+  EXPECT_EQ(counts(bob, room), std::make_pair(int64_t{1}, int64_t{0}));
+  EXPECT_EQ(counts(bob, room), fresh());
 }
 
 TEST_F(NotificationsTest, InviteNotifiesTheInvitee) {

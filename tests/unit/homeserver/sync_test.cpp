@@ -36,6 +36,9 @@ TEST_F(SyncTest, IncrementalSyncDeliversEachEventOnce) {
   EXPECT_EQ(bodies(second, room), (std::vector<std::string>{"two", "three"}));
   auto third = sync(alice, std::string(second.at("next_batch").as_string()));
   EXPECT_TRUE(third.at("rooms").at("join").as_object().empty());
+  // Caught up and not willing to wait: still a whole answer, at the same position.
+  EXPECT_EQ(third.at("next_batch"), second.at("next_batch"));
+  EXPECT_TRUE(third.at("device_one_time_keys_count").is_object());
 }
 
 TEST_F(SyncTest, LimitedTimelineCarriesStateAndPrevBatch) {

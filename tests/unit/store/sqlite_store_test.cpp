@@ -204,16 +204,19 @@ TEST_F(SqliteStoreTest, NotificationsOfOneEventAreStoredTogether) {
   }));
   {
     auto r = store_->read();
-    auto counts = r->notification_counts("@u:hs", "!r:hs", 0);
+    auto counts = r->notification_counts("@u:hs", "!r:hs", 0, INT64_MAX);
     EXPECT_EQ(counts.notifications, 2);
     EXPECT_EQ(counts.highlights, 0);
-    counts = r->notification_counts("@v:hs", "!r:hs", 0);
+    counts = r->notification_counts("@v:hs", "!r:hs", 0, INT64_MAX);
     EXPECT_EQ(counts.notifications, 1);
     EXPECT_EQ(counts.highlights, 1);
-    EXPECT_EQ(r->notification_counts("@u:hs", "!r:hs", first).notifications, 1);
-    EXPECT_EQ(r->notification_counts("@u:hs", "!other:hs", 0).notifications, 0);
+    EXPECT_EQ(r->notification_counts("@u:hs", "!r:hs", first, INT64_MAX).notifications, 1);
+    EXPECT_EQ(r->notification_counts("@u:hs", "!other:hs", 0, INT64_MAX).notifications, 0);
+    // The upper bound is inclusive: only $a is at or below `first`.
+    EXPECT_EQ(r->notification_counts("@u:hs", "!r:hs", 0, first).notifications, 1);
+    EXPECT_EQ(r->notification_counts("@u:hs", "!r:hs", 0, first - 1).notifications, 0);
     // A user id that is a prefix of another's does not match it.
-    EXPECT_EQ(r->notification_counts("@u:h", "!r:hs", 0).notifications, 0);
+    EXPECT_EQ(r->notification_counts("@u:h", "!r:hs", 0, INT64_MAX).notifications, 0);
 
     auto listed = r->notifications("@u:hs", INT64_MAX, 10, false);
     ASSERT_EQ(listed.size(), 2u);
@@ -233,9 +236,22 @@ TEST_F(SqliteStoreTest, NotificationsOfOneEventAreStoredTogether) {
     EXPECT_EQ(after[0].event_id, "$b");
   }
 
-  ASSERT_FALSE(write([&](Writer& w) { w.delete_notifications_at(first); }));
-  EXPECT_EQ(store_->read()->notification_counts("@v:hs", "!r:hs", 0).notifications, 0);
-  EXPECT_EQ(store_->read()->notification_counts("@u:hs", "!r:hs", 0).notifications, 1);
+  EXPECT_FALSE(store_->read()->notifications_dropped("!r:hs", 0, second));
+  int64_t redaction_pos = 0;
+  ASSERT_FALSE(write([&](Writer& w) {
+    auto redaction = message("$redacts-a", 30);
+    redaction.type = "m.room.redaction";
+    w.insert_event(redaction);
+    redaction_pos = redaction.pos;
+    w.delete_notifications_at(first);
+  }));
+  auto r = store_->read();
+  EXPECT_EQ(r->notification_counts("@v:hs", "!r:hs", 0, INT64_MAX).notifications, 0);
+  EXPECT_EQ(r->notification_counts("@u:hs", "!r:hs", 0, INT64_MAX).notifications, 1);
+  // A count kept from before the redaction must be recomputed; one from after it need not.
+  EXPECT_TRUE(r->notifications_dropped("!r:hs", second, redaction_pos));
+  EXPECT_FALSE(r->notifications_dropped("!r:hs", redaction_pos, redaction_pos + 5));
+  EXPECT_FALSE(r->notifications_dropped("!other:hs", 0, redaction_pos));
 }
 
 }  // namespace

@@ -47,8 +47,22 @@ Requester AccountService::authenticate(const net::Request& request) {
   } else {
     throw MatrixError(Errc::missing_token, "Missing access token");
   }
+  // Every request names its token: a lookup in its own read transaction was
+  // an eighth of a woken /sync poll's work.
+  const uint64_t epoch = store_.token_epoch();
+  {
+    std::lock_guard lock(tokens_mutex_);
+    if (auto it = tokens_.find(token); it != tokens_.end() && it->second.epoch == epoch)
+      return Requester{it->second.user_id, it->second.device_id, token};
+  }
   auto owner = store_.read()->token_owner(token);
   if (!owner) throw MatrixError(Errc::unknown_token, "Unknown access token");
+  {
+    constexpr size_t kMaxKnownTokens = 100000;
+    std::lock_guard lock(tokens_mutex_);
+    if (tokens_.size() >= kMaxKnownTokens) tokens_.clear();
+    tokens_[token] = KnownToken{owner->user_id, owner->device_id, epoch};
+  }
   return Requester{owner->user_id, owner->device_id, token};
 }
 

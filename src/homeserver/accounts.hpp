@@ -1,7 +1,10 @@
 #pragma once
 // Accounts, devices, access tokens, login and registration.
+#include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "base/config.hpp"
 #include "base/rate_limiter.hpp"
@@ -73,6 +76,17 @@ class AccountService {
   ThreadPool& blocking_;
   RateLimiter login_limiter_;
   RateLimiter register_limiter_;
+
+  // Access tokens already looked up, with the store's token epoch read
+  // before the lookup: an entry is used only while the epoch has not moved,
+  // i.e. while no token can have been deleted since (store::Store::token_epoch).
+  struct KnownToken {
+    std::string user_id;
+    std::string device_id;
+    uint64_t epoch = 0;
+  };
+  std::mutex tokens_mutex_;
+  std::unordered_map<std::string, KnownToken> tokens_;
 };
 
 }  // namespace atrium::homeserver

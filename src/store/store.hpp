@@ -330,6 +330,12 @@ class Store {
   // The greatest stream position whose write has been committed.
   virtual int64_t committed_pos() const = 0;
 
+  // Moves whenever access tokens may have been deleted: when a write job
+  // deletes one (before its commit) and again after that commit, before any
+  // writer of the batch is answered. So a token found by a read that began
+  // after the epoch was E still exists while the epoch is E.
+  virtual uint64_t token_epoch() const = 0;
+
   // Finishes queued writes and stops the writer thread.
   virtual void close() = 0;
 };

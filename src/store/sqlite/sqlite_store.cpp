@@ -1,6 +1,7 @@
 // SQLite backend: WAL mode, synchronous=FULL (a commit is on disk before its
 // request is answered), one writer thread doing group commit, a pool of
 // read-only connections for the request threads.
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -17,7 +18,11 @@ namespace {
 
 class SqliteWriter final : public SqliteReader, public Writer, public SqlitePushWriter {
  public:
-  SqliteWriter(Connection& db, int64_t& pos) : SqliteReader(db), SqlitePushWriter(db), pos_(pos) {}
+  SqliteWriter(Connection& db, int64_t& pos, std::atomic<uint64_t>& token_epoch)
+      : SqliteReader(db), SqlitePushWriter(db), pos_(pos), token_epoch_(token_epoch) {}
+  // Whether a job of this batch deleted access tokens (the store moves the
+  // epoch again once the batch is committed).
+  bool deleted_tokens() const { return deleted_tokens_; }
 
   std::vector<std::function<void()>> take_after_commit() { return std::move(after_commit_); }
   void discard_after_commit(size_t keep) { after_commit_.resize(keep); }
@@ -76,10 +81,12 @@ class SqliteWriter final : public SqliteReader, public Writer, public SqlitePush
   }
 
   void delete_token(std::string_view token) override {
+    tokens_deleting();
     db_.prepare("DELETE FROM access_tokens WHERE token = ?").bind_all(token).exec();
   }
 
   void delete_device_tokens(std::string_view user_id, std::string_view device_id) override {
+    tokens_deleting();
     db_.prepare("DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?")
         .bind_all(user_id, device_id)
         .exec();
@@ -350,7 +357,15 @@ class SqliteWriter final : public SqliteReader, public Writer, public SqlitePush
     return "leave";
   }
 
+  // Before the delete: a read that starts from here on may not find the token.
+  void tokens_deleting() {
+    token_epoch_.fetch_add(1, std::memory_order_acq_rel);
+    deleted_tokens_ = true;
+  }
+
   int64_t& pos_;
+  std::atomic<uint64_t>& token_epoch_;
+  bool deleted_tokens_ = false;
   std::vector<std::function<void()>> after_commit_;
 };
 
@@ -431,6 +446,7 @@ class SqliteStore final : public Store {
   }
 
   int64_t committed_pos() const override { return committed_.load(std::memory_order_acquire); }
+  uint64_t token_epoch() const override { return token_epoch_.load(std::memory_order_acquire); }
 
   void close() override {
     {
@@ -537,7 +553,7 @@ class SqliteStore final : public Store {
   // One transaction for the whole batch; each job in its own savepoint (the
   // statements are prepared once: parsing them cost more than running them).
   void run_batch(std::deque<Pending>& batch, spdlog::logger& log) {
-    SqliteWriter writer(writer_db_, pos_);
+    SqliteWriter writer(writer_db_, pos_, token_epoch_);
     std::vector<std::exception_ptr> results(batch.size());
     int64_t pos_before = pos_;
     try {
@@ -571,6 +587,9 @@ class SqliteStore final : public Store {
       return;
     }
     committed_.store(pos_, std::memory_order_release);
+    // After the commit, before anyone hears of it: tokens looked up while the
+    // deletion was in flight stop being trusted (see Store::token_epoch).
+    if (writer.deleted_tokens()) token_epoch_.fetch_add(1, std::memory_order_acq_rel);
     // Answer the writers first: their replies must not queue behind the
     // wake-ups of every long-poll the hooks notify.
     auto hooks = writer.take_after_commit();
@@ -584,6 +603,7 @@ class SqliteStore final : public Store {
   Connection writer_db_;
   int64_t pos_ = 0;  // writer thread only
   std::atomic<int64_t> committed_{0};
+  std::atomic<uint64_t> token_epoch_{0};
 
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Connection>> pool_;

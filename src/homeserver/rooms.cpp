@@ -54,19 +54,21 @@ store::Event RoomService::append(store::Writer& w, const store::Room& room, json
   draft["room_id"] = room.room_id;
   draft["origin_server_ts"] = now_ms();
 
-  matrix::StateMap auth_state;
-  json::array auth_events;
-  for (const auto& [type, key] : matrix::auth_types_for_event(draft)) {
-    if (auto e = w.current_state_event(room.room_id, type, key)) {
-      auth_state.emplace(matrix::StateKey{type, key}, parse_pdu(*e));
-      auth_events.emplace_back(e->event_id);
-    }
-  }
   json::array prev_events;
   int64_t depth = 1;
+  int64_t previous_pos = 0;  // the room's newest event before this one
   for (const auto& e : w.room_forward_extremities(room.room_id)) {
     prev_events.emplace_back(e.event_id);
     depth = std::max(depth, e.depth + 1);
+    previous_pos = std::max(previous_pos, e.pos);
+  }
+  matrix::StateMap auth_state;
+  json::array auth_events;
+  for (const auto& [type, key] : matrix::auth_types_for_event(draft)) {
+    if (auto e = auth_events_.lookup(w, room.room_id, previous_pos, type, key, auth_pdus_)) {
+      auth_state.emplace(matrix::StateKey{type, key}, std::move(e->pdu));
+      auth_events.emplace_back(e->event_id);
+    }
   }
   draft["auth_events"] = std::move(auth_events);
   draft["prev_events"] = std::move(prev_events);
@@ -75,8 +77,9 @@ store::Event RoomService::append(store::Writer& w, const store::Room& room, json
   auto verdict = matrix::check_auth(draft, auth_state, version);
   if (!verdict.allowed) throw MatrixError(Errc::forbidden, verdict.reason);
 
-  std::string event_id = matrix::finalize_event(draft, config_.server_name, key_, version);
-  if (matrix::event_size(draft) > matrix::kMaxEventBytes)
+  size_t size = 0;
+  std::string event_id = matrix::finalize_event(draft, config_.server_name, key_, version, &size);
+  if (size > matrix::kMaxEventBytes)
     throw MatrixError(Errc::too_large, "Event is larger than 65536 bytes");
 
   store::Event row;
@@ -115,24 +118,32 @@ store::Event RoomService::append(store::Writer& w, const store::Room& room, json
       forget_redacted_event(w, *victim);
     }
   }
-  auto members = w.room_members(room.room_id);
-  if (append_hook_) append_hook_(w, room, row, draft, members);
+  auth_events_.after_insert(row, previous_pos);
+  auto members = members_.after_insert(w, row, previous_pos);
+  if (append_hook_) append_hook_(w, room, row, draft, members->all);
 
   // Everyone who can see the room hears about it, including a user who was
   // just invited, kicked or banned.
-  std::vector<std::string> wake;
-  for (const auto& m : members)
-    if (m.membership == "join" || m.membership == "invite" || m.event_id == event_id)
-      wake.push_back(m.user_id);
-  w.after_commit([this, wake = std::move(wake)] { notifier_.notify(wake); });
+  std::string target;  // a member event's target that is not joined or invited
+  if (row.type == "m.room.member") {
+    auto* membership = draft.at("content").as_object().if_contains("membership");
+    if (!membership || !membership->is_string() ||
+        (membership->as_string() != "join" && membership->as_string() != "invite"))
+      target = *row.state_key;
+  }
+  w.after_commit([this, members, target = std::move(target)] {
+    notifier_.notify(members->joined_or_invited);
+    if (!target.empty()) notifier_.notify(target);
+  });
   return row;
 }
 
 void RoomService::write_event(const Requester& who, const std::string& room_id, json::object draft,
                               const std::string& txn_id, JsonCompletion done) {
   auto result = std::make_shared<std::string>();
+  // The store runs a job once: the draft moves into append instead of a copy.
   store_.write(
-      [=, this](store::Writer& w) {
+      [=, this, draft = std::move(draft)](store::Writer& w) mutable {
         if (!txn_id.empty()) {
           if (auto existing = w.txn_event(who.user_id, who.device_id, txn_id)) {
             *result = *existing;
@@ -140,7 +151,7 @@ void RoomService::write_event(const Requester& who, const std::string& room_id, 
           }
         }
         auto room = require_room(w, room_id);
-        auto event = append(w, room, draft, who.device_id, txn_id);
+        auto event = append(w, room, std::move(draft), who.device_id, txn_id);
         if (!txn_id.empty()) w.insert_txn(who.user_id, who.device_id, txn_id, event.event_id);
         *result = event.event_id;
       },
@@ -153,10 +164,14 @@ void RoomService::send_event(const Requester& who, const std::string& room_id,
                              const std::string& type, const std::string& txn_id,
                              json::object content, int64_t sticky_duration_ms,
                              JsonCompletion done) {
-  // A retried transaction answers with the event it already created.
-  if (auto existing = store_.read()->txn_event(who.user_id, who.device_id, txn_id))
-    return done(nullptr, json::object{{"event_id", *existing}});
-  if (auto wait = message_limiter_.take(who.user_id, now_ms())) throw limit_exceeded(wait);
+  // A retried transaction answers with the event it already created: the
+  // write job looks it up first, so a send reads nothing here. Over the rate
+  // limit, a retry is still answered.
+  if (auto wait = message_limiter_.take(who.user_id, now_ms())) {
+    if (auto existing = store_.read()->txn_event(who.user_id, who.device_id, txn_id))
+      return done(nullptr, json::object{{"event_id", *existing}});
+    throw limit_exceeded(wait);
+  }
   if (type.empty() || type.size() > 255) throw MatrixError(Errc::invalid_param, "Bad event type");
   json::object draft{{"type", type}, {"sender", who.user_id}, {"content", std::move(content)}};
   if (sticky_duration_ms > 0)
@@ -322,12 +337,13 @@ void RoomService::change_membership(const Requester& who, const std::string& roo
 
 void RoomService::forget(const Requester& who, const std::string& room_id, JsonCompletion done) {
   store_.write(
-      [=](store::Writer& w) {
+      [=, this](store::Writer& w) {
         auto m = w.membership(room_id, who.user_id);
         if (!m) throw MatrixError(Errc::not_found, "You have never been in room " + room_id);
         if (m->membership == "join" || m->membership == "invite")
           throw MatrixError(Errc::unknown, 400, "Leave the room before forgetting it");
         w.set_forgotten(room_id, who.user_id);
+        members_.forget(room_id);
       },
       [done](std::exception_ptr e) { done(e, json::object{}); });
 }

@@ -8,6 +8,7 @@
 
 #include "base/config.hpp"
 #include "base/rate_limiter.hpp"
+#include "homeserver/append_caches.hpp"
 #include "homeserver/common.hpp"
 #include "homeserver/filter.hpp"
 #include "homeserver/notifier.hpp"
@@ -90,7 +91,7 @@ class RoomService {
 
   // Called inside the write job after each appended event (push rules are
   // evaluated there); may throw to refuse the event. Set once, at start.
-  // `members` is the room's membership after the event (read once per append).
+  // `members` is the room's membership after the event (RoomMembersCache).
   using AppendHook =
       std::function<void(store::Writer&, const store::Room&, const store::Event&,
                          const json::object& pdu, const std::vector<store::Membership>& members)>;
@@ -115,6 +116,9 @@ class RoomService {
   Notifier& notifier_;
   RateLimiter message_limiter_;
   AppendHook append_hook_;
+  ParsedPduCache auth_pdus_;
+  RoomStateCache auth_events_;
+  RoomMembersCache members_;
 };
 
 }  // namespace atrium::homeserver

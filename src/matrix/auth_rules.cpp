@@ -46,7 +46,7 @@ const json::object* object_field(const json::object& o, std::string_view key) {
 const json::object* find_state(const StateMap& state, std::string_view type,
                                std::string_view state_key) {
   auto it = state.find(StateKey{std::string(type), std::string(state_key)});
-  return it == state.end() ? nullptr : &it->second;
+  return it == state.end() ? nullptr : &*it->second;
 }
 
 // The user's current membership, or "" when they have no member event.
@@ -336,6 +336,11 @@ std::vector<StateKey> auth_types_for_event(const json::object& event) {
     }
   }
   return keys;
+}
+
+StatePdu::StatePdu() {
+  static const auto empty = std::make_shared<const json::object>();
+  pdu_ = empty;
 }
 
 AuthResult check_auth(const json::object& event, const StateMap& auth_state,

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,7 +19,28 @@ namespace atrium::matrix {
 namespace json = boost::json;
 
 using StateKey = std::pair<std::string, std::string>;  // (type, state_key)
-using StateMap = std::map<StateKey, json::object>;     // full PDUs
+
+// The full PDU of a state event, shared and immutable: a caller that keeps
+// parsed PDUs (RoomService does, for the auth events of every new event)
+// hands them in without a deep copy per check.
+class StatePdu {
+ public:
+  StatePdu();  // an empty object
+  StatePdu(json::object pdu) : pdu_(std::make_shared<const json::object>(std::move(pdu))) {}
+  StatePdu(std::shared_ptr<const json::object> pdu) : pdu_(std::move(pdu)) {}
+
+  const json::object& operator*() const { return *pdu_; }
+  const json::object* operator->() const { return pdu_.get(); }
+  operator const json::object&() const { return *pdu_; }
+  // The lookups callers made when this was a json::object.
+  const json::value* if_contains(std::string_view key) const { return pdu_->if_contains(key); }
+  const json::value& at(std::string_view key) const { return pdu_->at(key); }
+
+ private:
+  std::shared_ptr<const json::object> pdu_;
+};
+
+using StateMap = std::map<StateKey, StatePdu>;
 
 struct AuthResult {
   bool allowed = false;

@@ -1,8 +1,10 @@
 #include "matrix/canonical_json.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "base/error.hpp"
@@ -57,12 +59,21 @@ bool is_encodable_string(std::string_view s) {
   return is_valid_utf8(s);
 }
 
+bool needs_escape(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\';
+}
+
 void append_string(std::string& out, std::string_view s) {
   if (!is_encodable_string(s)) throw MatrixError(Errc::bad_json, "String is not valid UTF-8");
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
+  size_t run = 0;  // start of the characters not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (!needs_escape(c)) continue;
+    // Runs that need no escaping (nearly everything) are copied at once.
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -86,31 +97,77 @@ void append_string(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0x0F];
-        } else {
-          out += ch;
-        }
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0x0F];
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
+// Bytes append_string would write.
+size_t string_size(std::string_view s) {
+  if (!is_encodable_string(s)) throw MatrixError(Errc::bad_json, "String is not valid UTF-8");
+  size_t n = s.size() + 2;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (!needs_escape(c)) continue;
+    bool short_form =
+        c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t';
+    n += short_form ? 1 : 5;
+  }
+  return n;
+}
+
+// The decimal digits of an integer in the canonical range, or a throw.
+template <typename Int>
+std::string_view integer_text(Int i, char (&buffer)[24]) {
+  bool in_range;
+  if constexpr (std::is_signed_v<Int>)
+    in_range = i >= kMinCanonicalInt && i <= kMaxCanonicalInt;
+  else
+    in_range = i <= static_cast<uint64_t>(kMaxCanonicalInt);
+  if (!in_range) throw MatrixError(Errc::bad_json, "Integer out of the canonical JSON range");
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, i);
+  return std::string_view(buffer, static_cast<size_t>(result.ptr - buffer));
+}
+
+bool is_skipped(std::string_view key, std::span<const std::string_view> skip) {
+  return std::find(skip.begin(), skip.end(), key) != skip.end();
+}
+
+void append_value(std::string& out, const json::value& v);
+
 // Members in code-point order of their keys. std::string_view compares bytes
-// as unsigned char, and UTF-8 byte order is code-point order.
-std::vector<const json::key_value_pair*> sorted_members(const json::object& o) {
-  std::vector<const json::key_value_pair*> members;
-  members.reserve(o.size());
+// as unsigned char, and UTF-8 byte order is code-point order. Small objects
+// (nearly all of an event) are sorted on the stack.
+void append_object(std::string& out, const json::object& o,
+                   std::span<const std::string_view> skip = {}) {
+  constexpr size_t kSmall = 16;
+  const json::key_value_pair* small[kSmall];
+  std::vector<const json::key_value_pair*> large;
+  const json::key_value_pair** members = small;
+  if (o.size() > kSmall) {
+    large.resize(o.size());
+    members = large.data();
+  }
+  size_t n = 0;
   for (const auto& kv : o)
-    members.push_back(&kv);
-  std::sort(members.begin(), members.end(),
-            [](const auto* a, const auto* b) { return a->key() < b->key(); });
-  return members;
+    if (skip.empty() || !is_skipped(kv.key(), skip)) members[n++] = &kv;
+  std::sort(members, members + n, [](const auto* a, const auto* b) { return a->key() < b->key(); });
+  out += '{';
+  for (size_t i = 0; i < n; ++i) {
+    if (i != 0) out += ',';
+    append_string(out, members[i]->key());
+    out += ':';
+    append_value(out, members[i]->value());
+  }
+  out += '}';
 }
 
 void append_value(std::string& out, const json::value& v) {
+  char digits[24];
   switch (v.kind()) {
     case json::kind::null:
       out += "null";
@@ -118,22 +175,12 @@ void append_value(std::string& out, const json::value& v) {
     case json::kind::bool_:
       out += v.get_bool() ? "true" : "false";
       return;
-    case json::kind::int64: {
-      int64_t i = v.get_int64();
-      if (i < kMinCanonicalInt || i > kMaxCanonicalInt) {
-        throw MatrixError(Errc::bad_json, "Integer out of the canonical JSON range");
-      }
-      out += std::to_string(i);
+    case json::kind::int64:
+      out += integer_text(v.get_int64(), digits);
       return;
-    }
-    case json::kind::uint64: {
-      uint64_t u = v.get_uint64();
-      if (u > static_cast<uint64_t>(kMaxCanonicalInt)) {
-        throw MatrixError(Errc::bad_json, "Integer out of the canonical JSON range");
-      }
-      out += std::to_string(u);
+    case json::kind::uint64:
+      out += integer_text(v.get_uint64(), digits);
       return;
-    }
     case json::kind::double_:
       throw MatrixError(Errc::bad_json, "Floats are not allowed in canonical JSON");
     case json::kind::string:
@@ -150,28 +197,63 @@ void append_value(std::string& out, const json::value& v) {
       out += ']';
       return;
     }
-    case json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto* kv : sorted_members(v.get_object())) {
-        if (!first) out += ',';
-        first = false;
-        append_string(out, kv->key());
-        out += ':';
-        append_value(out, kv->value());
-      }
-      out += '}';
+    case json::kind::object:
+      append_object(out, v.get_object());
       return;
+  }
+}
+
+size_t value_size(const json::value& v) {
+  char digits[24];
+  switch (v.kind()) {
+    case json::kind::null:
+      return 4;
+    case json::kind::bool_:
+      return v.get_bool() ? 4 : 5;
+    case json::kind::int64:
+      return integer_text(v.get_int64(), digits).size();
+    case json::kind::uint64:
+      return integer_text(v.get_uint64(), digits).size();
+    case json::kind::double_:
+      throw MatrixError(Errc::bad_json, "Floats are not allowed in canonical JSON");
+    case json::kind::string:
+      return string_size(v.get_string());
+    case json::kind::array: {
+      const auto& a = v.get_array();
+      size_t n = 2 + (a.empty() ? 0 : a.size() - 1);  // brackets and commas
+      for (const auto& item : a)
+        n += value_size(item);
+      return n;
+    }
+    case json::kind::object: {
+      const auto& o = v.get_object();
+      size_t n = 2 + (o.empty() ? 0 : o.size() - 1);  // braces and commas
+      for (const auto& kv : o)
+        n += string_size(kv.key()) + 1 + value_size(kv.value());  // key, colon, value
+      return n;
     }
   }
+  return 0;
 }
 
 }  // namespace
 
 std::string canonical_json(const json::value& v) {
   std::string out;
+  out.reserve(256);
   append_value(out, v);
   return out;
+}
+
+std::string canonical_json_without(const json::object& o, std::span<const std::string_view> skip) {
+  std::string out;
+  out.reserve(256);
+  append_object(out, o, skip);
+  return out;
+}
+
+size_t canonical_json_size(const json::value& v) {
+  return value_size(v);
 }
 
 bool is_canonical_encodable(const json::value& v) {

@@ -6,12 +6,30 @@
 // [-(2^53)+1, 2^53-1], no floats.
 #include <boost/json.hpp>
 
+#include <cstddef>
+#include <initializer_list>
+#include <span>
 #include <string>
+#include <string_view>
 
 namespace atrium::matrix {
 
 // Throws MatrixError(Errc::bad_json) for floats or out-of-range integers.
 std::string canonical_json(const boost::json::value& v);
+
+// canonical_json(o) without o's top-level members named in `skip`: the forms
+// that are hashed and signed leave a few keys out, and copying the object
+// just to erase them cost more than encoding it.
+std::string canonical_json_without(const boost::json::object& o,
+                                   std::span<const std::string_view> skip);
+inline std::string canonical_json_without(const boost::json::object& o,
+                                          std::initializer_list<std::string_view> skip) {
+  return canonical_json_without(o, std::span<const std::string_view>(skip.begin(), skip.size()));
+}
+
+// canonical_json(v).size(), counted without building the text (the size does
+// not depend on key order, so nothing is sorted). Throws as canonical_json does.
+size_t canonical_json_size(const boost::json::value& v);
 
 // True when v can be canonically encoded (no floats, integers in range).
 bool is_canonical_encodable(const boost::json::value& v);

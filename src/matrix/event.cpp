@@ -63,15 +63,19 @@ json::object redact_content(std::string_view type, const json::object& content,
   return {};
 }
 
-json::object without_keys(json::object o, std::initializer_list<std::string_view> keys) {
-  for (std::string_view key : keys)
-    o.erase(key);
-  return o;
-}
+// The members a content hash does not cover.
+constexpr std::array<std::string_view, 3> kUnhashed = {"unsigned", "signatures", "hashes"};
 
 std::string sha256_base64(std::string_view bytes, bool url_safe) {
   auto digest = sha256(bytes);
   return base64_encode(std::span<const uint8_t>(digest.data(), digest.size()), url_safe);
+}
+
+// The canonical JSON of the redacted event without signatures: both what the
+// server signs and what the reference hash (the event id) covers, since
+// `unsigned` and `age_ts` never survive redaction.
+std::string reference_json(const json::object& event, const RoomVersion& version) {
+  return canonical_json_without(redact(event, version), {"signatures", "unsigned", "age_ts"});
 }
 
 void ensure_sodium() {
@@ -83,8 +87,7 @@ void ensure_sodium() {
 }  // namespace
 
 std::string content_hash(const json::object& event) {
-  json::object stripped = without_keys(event, {"unsigned", "signatures", "hashes"});
-  return sha256_base64(canonical_json(stripped), /*url_safe=*/false);
+  return sha256_base64(canonical_json_without(event, kUnhashed), /*url_safe=*/false);
 }
 
 json::object redact(const json::object& event, const RoomVersion& version) {
@@ -108,9 +111,7 @@ json::object redact(const json::object& event, const RoomVersion& version) {
 }
 
 std::string compute_event_id(const json::object& event, const RoomVersion& version) {
-  json::object reference =
-      without_keys(redact(event, version), {"signatures", "unsigned", "age_ts"});
-  return "$" + sha256_base64(canonical_json(reference), /*url_safe=*/true);
+  return "$" + sha256_base64(reference_json(event, version), /*url_safe=*/true);
 }
 
 SigningKey SigningKey::generate(std::string key_version) {
@@ -159,23 +160,36 @@ bool SigningKey::verify(std::string_view message, std::string_view signature_b64
 }
 
 std::string finalize_event(json::object& event, std::string_view server_name, const SigningKey& key,
-                           const RoomVersion& version) {
-  event["hashes"] = json::object{{"sha256", content_hash(event)}};
+                           const RoomVersion& version, size_t* size) {
+  const std::string hashed = canonical_json_without(event, kUnhashed);
+  event["hashes"] = json::object{{"sha256", sha256_base64(hashed, /*url_safe=*/false)}};
   // "Signing JSON" over the redacted event: only the essential fields are
-  // signed, so the signature survives a later redaction.
-  json::object signed_part = without_keys(redact(event, version), {"signatures", "unsigned"});
-  std::string signature = key.sign(canonical_json(signed_part));
+  // signed, so the signature survives a later redaction. The same bytes give
+  // the event id, which the signature added below does not change.
+  std::string reference = reference_json(event, version);
+  std::string signature = key.sign(reference);
 
   json::value& signatures = event["signatures"];
   if (!signatures.is_object()) signatures = json::object{};
   json::value& by_server = signatures.get_object()[server_name];
   if (!by_server.is_object()) by_server = json::object{};
   by_server.get_object()[key.key_id()] = signature;
-  return compute_event_id(event, version);
+  if (size) {
+    // The whole event's text is the hashed text plus the members it left out.
+    *size = hashed.size();
+    bool first = hashed.size() == 2;  // "{}"
+    for (std::string_view name : kUnhashed) {
+      auto it = event.find(name);
+      if (it == event.end()) continue;
+      *size += (first ? 0 : 1) + name.size() + 3 + canonical_json_size(it->value());
+      first = false;
+    }
+  }
+  return "$" + sha256_base64(reference, /*url_safe=*/true);
 }
 
 size_t event_size(const json::object& event) {
-  return canonical_json(event).size();
+  return canonical_json_size(event);
 }
 
 }  // namespace atrium::matrix

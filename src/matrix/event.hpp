@@ -53,9 +53,11 @@ class SigningKey {
 // Completes a locally built PDU (room_id, sender, type, content, [state_key],
 // origin_server_ts, depth, prev_events, auth_events already set): adds
 // hashes.sha256 and signatures.{server}.{key_id}, and returns its event id
-// (which is not stored in the PDU for these room versions).
+// (which is not stored in the PDU for these room versions). When `size` is
+// given it receives event_size(event) of the result, counted from the text
+// already encoded for the hash.
 std::string finalize_event(json::object& event, std::string_view server_name, const SigningKey& key,
-                           const RoomVersion& version);
+                           const RoomVersion& version, size_t* size = nullptr);
 
 // Bytes of the canonical JSON of the event as sent over federation.
 size_t event_size(const json::object& event);

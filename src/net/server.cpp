@@ -504,9 +504,10 @@ struct HttpServer::Impl final : Scheduler {
       logger->info("msg=\"websocket upgrade rejected\" path={} status={} ms={:.1f} remote={}",
                    detail::logfmt_value(request.path), status, ms, request.remote_address);
     } else {
+      // Every request logs this line: its values go straight into the record.
+      const std::string_view path = request.path.empty() ? "-" : std::string_view(request.path);
       logger->info("msg=\"request\" method={} path={} status={} ms={:.1f} remote={}",
-                   detail::logfmt_value(method),
-                   detail::logfmt_value(request.path.empty() ? "-" : request.path), status, ms,
+                   detail::LogfmtValue{method}, detail::LogfmtValue{path}, status, ms,
                    request.remote_address);
     }
     co_return !ec && keep_alive;

@@ -99,6 +99,47 @@ TEST_F(RoomsTest, SendIsIdempotentPerDeviceAndTransaction) {
   EXPECT_EQ(event.at("unsigned").at("transaction_id").as_string(), "txn1");
 }
 
+TEST_F(RoomsTest, ConcurrentRetriesOfOneTransactionMakeOneEvent) {
+  auto alice = make_user("alice");
+  auto room = create_room(alice);
+  // Both are queued before either commits: the write job's lookup decides.
+  std::vector<std::promise<std::string>> ids(3);
+  for (auto& id : ids)
+    hs_->rooms.send_event(alice, room, "m.room.message", "same",
+                          json::object{{"msgtype", "m.text"}, {"body", "once"}}, 0,
+                          [&id](std::exception_ptr e, json::object o) {
+                            if (e) return id.set_exception(e);
+                            id.set_value(std::string(o.at("event_id").as_string()));
+                          });
+  auto first = ids[0].get_future().get();
+  EXPECT_EQ(ids[1].get_future().get(), first);
+  EXPECT_EQ(ids[2].get_future().get(), first);
+  auto chunk = hs_->rooms.messages(alice, room, MessagesQuery{}).at("chunk").as_array();
+  int copies = 0;
+  for (const auto& e : chunk)
+    if (e.at("type").as_string() == "m.room.message") ++copies;
+  EXPECT_EQ(copies, 1);
+}
+
+class RateLimitedRoomsTest : public HomeserverTest {
+ protected:
+  void SetUp() override {
+    HomeserverTest::SetUp();
+    hs_.reset();
+    config_.rc_message = {0.001, 1};  // one message, then none for a long time
+    hs_ = std::make_unique<Homeserver>(config_, *store_, matrix::SigningKey::generate("t"),
+                                       scheduler_);
+  }
+};
+
+TEST_F(RateLimitedRoomsTest, RetriesAreAnsweredOverTheLimit) {
+  auto alice = make_user("alice");
+  auto room = create_room(alice);
+  auto first = send_text(alice, room, "hello", "txn1");
+  EXPECT_EQ(errcode_of([&] { send_text(alice, room, "more", "txn2"); }), "M_LIMIT_EXCEEDED");
+  EXPECT_EQ(send_text(alice, room, "hello", "txn1"), first);
+}
+
 TEST_F(RoomsTest, NonMembersCannotSendOrRead) {
   auto alice = make_user("alice");
   auto eve = make_user("eve");

@@ -110,5 +110,49 @@ TEST(CanonicalJson, IsIdempotent) {
   EXPECT_EQ(canon(once), once);
 }
 
+TEST(CanonicalJson, ObjectsOfManyKeysAreSortedToo) {
+  json::object o;
+  std::string expected = "{";
+  for (int i = 39; i >= 0; --i)
+    o[std::string(1, static_cast<char>('0' + i))] = i;
+  for (int i = 0; i < 40; ++i)
+    expected +=
+        (i ? ",\"" : "\"") + std::string(1, static_cast<char>('0' + i)) + "\":" + std::to_string(i);
+  EXPECT_EQ(canonical_json(o), expected + "}");
+}
+
+TEST(CanonicalJson, WithoutLeavesOutTopLevelKeysOnly) {
+  json::object o = json::parse(R"({"b": 1, "signatures": {"x": "y"}, "a": {"signatures": 2},
+                                   "unsigned": {"age": 3}})")
+                       .as_object();
+  EXPECT_EQ(canonical_json_without(o, {"signatures", "unsigned"}),
+            R"({"a":{"signatures":2},"b":1})");
+  EXPECT_EQ(canonical_json_without(o, {"absent"}), canonical_json(o));
+  EXPECT_EQ(canonical_json_without(json::object{{"a", 1}}, {"a"}), "{}");
+  json::object bad{{"skipped", 1.5}, {"kept", 2.5}};
+  EXPECT_THROW(canonical_json_without(bad, {"skipped"}), MatrixError);
+  EXPECT_EQ(canonical_json_without(bad, {"skipped", "kept"}), "{}");
+}
+
+TEST(CanonicalJson, SizeIsTheLengthOfTheText) {
+  for (std::string_view text :
+       {"{}", "[]", "null", "true", "false", "0", "-7", "9007199254740991", R"("")",
+        R"(["\"", "\\", "/", "\u007f", "\u2028", "\b\f\n\r\t", "\u0000\u001f", "日本語"])",
+        R"({"auth": {"success": true, "mxid": "@john.doe:example.com",
+                     "three_pids": [{"medium": "email", "address": "x@y"}, {}]},
+           "本": [1, [2, [3, []]]], "e\n": {"\"": null}})"}) {
+    json::value v = json::parse(text);
+    EXPECT_EQ(canonical_json_size(v), canonical_json(v).size()) << text;
+  }
+  const int64_t max = (int64_t{1} << 53) - 1;
+  EXPECT_EQ(canonical_json_size(json::value(uint64_t(max))), 16u);
+  EXPECT_THROW(canonical_json_size(json::value(max + 1)), MatrixError);
+  EXPECT_THROW(canonical_json_size(json::parse(R"({"a": [0.5]})")), MatrixError);
+  EXPECT_THROW(canonical_json_size(json::string("\xff")), MatrixError);
+  json::object bad_key;
+  bad_key["\xc3"] = 1;
+  EXPECT_THROW(canonical_json_size(bad_key), MatrixError);
+}
+
 }  // namespace
 }  // namespace atrium::matrix

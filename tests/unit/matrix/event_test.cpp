@@ -303,6 +303,35 @@ TEST(FinalizeEvent, KeepsOtherServersSignatures) {
   EXPECT_TRUE(event.at("signatures").at("example.org").as_object().contains("ed25519:1"));
 }
 
+// finalize_event signs and hashes one serialization of the redacted event.
+TEST(FinalizeEvent, SignsAndNamesTheSameRedactedForm) {
+  SigningKey key = spec_key();
+  for (const RoomVersion* version : {&v10(), &v11()}) {
+    json::object event = sample_message();
+    event["origin"] = "example.org";  // kept by v10 redaction, dropped by v11
+    std::string id = finalize_event(event, "example.org", key, *version);
+    EXPECT_EQ(id, compute_event_id(event, *version)) << version->id;
+    json::object signed_part = redact(event, *version);
+    signed_part.erase("signatures");
+    std::string signature(event.at("signatures").at("example.org").at("ed25519:1").as_string());
+    EXPECT_TRUE(key.verify(canonical_json(signed_part), signature)) << version->id;
+  }
+}
+
+TEST(EventSize, FinalizeCountsTheFinishedEvent) {
+  json::object event = sample_message();
+  size_t size = 0;
+  finalize_event(event, "example.org", spec_key(), v11(), &size);
+  EXPECT_EQ(size, canonical_json(event).size());
+  // Members the hash leaves out are counted too.
+  json::object more = sample_message();
+  more["unsigned"] = json::object{{"age", 5}, {"note", "\n"}};
+  more["signatures"] = json::object{{"other.org", json::object{{"ed25519:o", "sig"}}}};
+  finalize_event(more, "example.org", spec_key(), v10(), &size);
+  EXPECT_EQ(size, canonical_json(more).size());
+  EXPECT_EQ(size, event_size(more));
+}
+
 TEST(EventSize, IsCanonicalLength) {
   json::object event = sample_message();
   EXPECT_EQ(event_size(event), canonical_json(event).size());

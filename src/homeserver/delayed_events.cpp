@@ -180,7 +180,11 @@ void DelayedEventService::fire(const std::string& delay_id, bool force, JsonComp
         try {
           auto room = w.room(d->room_id);
           if (!room) throw MatrixError(Errc::not_found, "Room no longer exists");
-          d->event_id = rooms_.append(w, *room, std::move(draft), d->device_id).event_id;
+          // In a savepoint: an append refused after it inserted the event
+          // (a bad relation, say) must not leave the event behind.
+          w.atomically([&] {
+            d->event_id = rooms_.append(w, *room, std::move(draft), d->device_id).event_id;
+          });
           d->status = "sent";
         } catch (const MatrixError& e) {
           // Finalised with the error, as MSC4140 asks: not retried.

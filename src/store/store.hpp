@@ -232,6 +232,10 @@ class Writer : public virtual Reader, public virtual PushWriter {
   virtual int64_t next_pos() = 0;
   // Runs fn after the transaction holding this job has been committed.
   virtual void after_commit(std::function<void()> fn) = 0;
+  // Runs fn in a savepoint of its own: if it throws, what it wrote (and the
+  // after-commit hooks it added) is undone and the exception goes on, so a
+  // job can catch it and carry on with nothing half-written.
+  virtual void atomically(const std::function<void()>& fn) = 0;
 
   virtual void insert_user(const User& user) = 0;
   virtual void update_user(const User& user) = 0;

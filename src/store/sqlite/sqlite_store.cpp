@@ -31,6 +31,20 @@ class SqliteWriter final : public SqliteReader, public Writer, public SqlitePush
   int64_t next_pos() override { return ++pos_; }
   void after_commit(std::function<void()> fn) override { after_commit_.push_back(std::move(fn)); }
 
+  void atomically(const std::function<void()>& fn) override {
+    size_t hooks = after_commit_.size();
+    db_.prepare("SAVEPOINT part").exec();
+    try {
+      fn();
+    } catch (...) {
+      db_.exec("ROLLBACK TO part");
+      db_.exec("RELEASE part");
+      after_commit_.resize(hooks);
+      throw;
+    }
+    db_.prepare("RELEASE part").exec();
+  }
+
   void insert_user(const User& u) override {
     db_.prepare(
            "INSERT INTO users (user_id, password_hash, created_ts, deactivated, admin, "

@@ -51,6 +51,40 @@ TEST_F(DelayedEventsTest, FiresWhenDueAndNotBefore) {
   EXPECT_EQ(finalised.at("finalised").at(0).at("outcome").as_string(), "send");
 }
 
+TEST_F(DelayedEventsTest, RefusedWhenSentLeavesNoEventBehind) {
+  auto alice = make_user("alice");
+  auto room = create_room(alice);
+  auto target = send_text(alice, room, "hi", "t1");
+  // Two identical reactions: the second is refused as a duplicate annotation,
+  // a check that runs after the event row was written.
+  json::object reaction{
+      {"m.relates_to", {{"rel_type", "m.annotation"}, {"event_id", target}, {"key", "+1"}}}};
+  auto schedule = [&] {
+    auto out = await<json::object>([&](auto done) {
+      hs_->delayed.schedule(alice, room, "m.reaction", std::nullopt, reaction, 60000, 0, "", done);
+    });
+    return std::string(out.at("delay_id").as_string());
+  };
+  auto first = schedule();
+  auto second = schedule();
+  manage(first, "send");
+  auto events = [&] { return store_->read()->room_events(room, 0, INT64_MAX, false, 1000); };
+  const auto before = events();
+  manage(second, "send");
+  const auto after = events();
+  ASSERT_EQ(after.size(), before.size()) << "the refused reaction stayed in the room";
+  EXPECT_EQ(after.back().event_id, before.back().event_id);
+  auto finalised = hs_->delayed.list(alice, std::string("finalised"), std::nullopt);
+  bool refused = false;
+  for (const auto& d : finalised.at("finalised").as_array())
+    if (d.at("delayed_event").at("delay_id").as_string() == second)
+      refused = d.at("error").at("errcode").as_string() == "M_DUPLICATE_ANNOTATION";
+  EXPECT_TRUE(refused) << json::serialize(finalised);
+  // The room goes on: a later message is appended after the first reaction.
+  send_text(alice, room, "still here", "t2");
+  EXPECT_EQ(events().size(), before.size() + 1);
+}
+
 TEST_F(DelayedEventsTest, ShortDelayFiresFromItsTimer) {
   auto alice = make_user("alice");
   auto room = create_room(alice);

@@ -106,20 +106,6 @@ void append_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-// Bytes append_string would write.
-size_t string_size(std::string_view s) {
-  if (!is_encodable_string(s)) throw MatrixError(Errc::bad_json, "String is not valid UTF-8");
-  size_t n = s.size() + 2;
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (!needs_escape(c)) continue;
-    bool short_form =
-        c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t';
-    n += short_form ? 1 : 5;
-  }
-  return n;
-}
-
 // The decimal digits of an integer in the canonical range, or a throw.
 template <typename Int>
 std::string_view integer_text(Int i, char (&buffer)[24]) {
@@ -203,39 +189,6 @@ void append_value(std::string& out, const json::value& v) {
   }
 }
 
-size_t value_size(const json::value& v) {
-  char digits[24];
-  switch (v.kind()) {
-    case json::kind::null:
-      return 4;
-    case json::kind::bool_:
-      return v.get_bool() ? 4 : 5;
-    case json::kind::int64:
-      return integer_text(v.get_int64(), digits).size();
-    case json::kind::uint64:
-      return integer_text(v.get_uint64(), digits).size();
-    case json::kind::double_:
-      throw MatrixError(Errc::bad_json, "Floats are not allowed in canonical JSON");
-    case json::kind::string:
-      return string_size(v.get_string());
-    case json::kind::array: {
-      const auto& a = v.get_array();
-      size_t n = 2 + (a.empty() ? 0 : a.size() - 1);  // brackets and commas
-      for (const auto& item : a)
-        n += value_size(item);
-      return n;
-    }
-    case json::kind::object: {
-      const auto& o = v.get_object();
-      size_t n = 2 + (o.empty() ? 0 : o.size() - 1);  // braces and commas
-      for (const auto& kv : o)
-        n += string_size(kv.key()) + 1 + value_size(kv.value());  // key, colon, value
-      return n;
-    }
-  }
-  return 0;
-}
-
 }  // namespace
 
 std::string canonical_json(const json::value& v) {
@@ -250,10 +203,6 @@ std::string canonical_json_without(const json::object& o, std::span<const std::s
   out.reserve(256);
   append_object(out, o, skip);
   return out;
-}
-
-size_t canonical_json_size(const json::value& v) {
-  return value_size(v);
 }
 
 bool is_canonical_encodable(const json::value& v) {

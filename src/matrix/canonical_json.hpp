@@ -6,7 +6,6 @@
 // [-(2^53)+1, 2^53-1], no floats.
 #include <boost/json.hpp>
 
-#include <cstddef>
 #include <initializer_list>
 #include <span>
 #include <string>
@@ -26,10 +25,6 @@ inline std::string canonical_json_without(const boost::json::object& o,
                                           std::initializer_list<std::string_view> skip) {
   return canonical_json_without(o, std::span<const std::string_view>(skip.begin(), skip.size()));
 }
-
-// canonical_json(v).size(), counted without building the text (the size does
-// not depend on key order, so nothing is sorted). Throws as canonical_json does.
-size_t canonical_json_size(const boost::json::value& v);
 
 // True when v can be canonically encoded (no floats, integers in range).
 bool is_canonical_encodable(const boost::json::value& v);

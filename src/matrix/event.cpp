@@ -181,7 +181,7 @@ std::string finalize_event(json::object& event, std::string_view server_name, co
     for (std::string_view name : kUnhashed) {
       auto it = event.find(name);
       if (it == event.end()) continue;
-      *size += (first ? 0 : 1) + name.size() + 3 + canonical_json_size(it->value());
+      *size += (first ? 0 : 1) + name.size() + 3 + canonical_json(it->value()).size();
       first = false;
     }
   }
@@ -189,7 +189,7 @@ std::string finalize_event(json::object& event, std::string_view server_name, co
 }
 
 size_t event_size(const json::object& event) {
-  return canonical_json_size(event);
+  return canonical_json(event).size();
 }
 
 }  // namespace atrium::matrix

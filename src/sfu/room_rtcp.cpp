@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "base/log.hpp"
 #include "media/rtcp.hpp"
 #include "media/rtcp_feedback.hpp"
 #include "media/rtcp_twcc.hpp"
@@ -234,10 +235,9 @@ void Room::allocate_bandwidth(Participant& p, uint64_t estimate_bps, Clock::time
   // We do not probe, and a receiver's estimate never grows much beyond what
   // it receives: taken as a budget it pins subscribers to whatever layers
   // they got while the estimate was still ramping up (a large render stuck
-  // on the low layer). So it is a congestion signal: while it is not below
-  // what we send (and was not for kCongestionHold), every video gets the
-  // layer its subscriber asked for; after a drop, the estimate is the budget.
-  constexpr auto kCongestionHold = std::chrono::seconds(10);
+  // on the low layer). So it is a congestion signal (CongestionDetector):
+  // while there is none, every video gets the layer its subscriber asked
+  // for; after one, the estimate is the budget.
   constexpr uint64_t kUnknown = std::numeric_limits<uint64_t>::max();
   auto layer_bps = [](const PublishedTrack& track, int layer) {
     // A spatial layer of SVC goes with every layer below it.
@@ -263,8 +263,23 @@ void Room::allocate_bandwidth(Participant& p, uint64_t estimate_bps, Clock::time
     }
     videos.emplace_back(need, s.get());
   }
-  if (estimate_bps * 100 < sending * 85) p.congested_at = now;
-  if (!p.congested_at || now - *p.congested_at >= kCongestionHold) {
+  log::get("sfu")->debug("msg=\"downlink estimate\" participant={} estimate_bps={} sending_bps={}",
+                         p.sid, estimate_bps, sending);
+  switch (p.downlink.on_estimate(estimate_bps, sending, now)) {
+    case CongestionDetector::Change::kCongested:
+      log::get("sfu")->info(
+          "msg=\"downlink congested: its estimate is the budget\" participant={} "
+          "estimate_bps={} sending_bps={}",
+          p.sid, estimate_bps, sending);
+      break;
+    case CongestionDetector::Change::kClear:
+      log::get("sfu")->info("msg=\"downlink clear\" participant={} estimate_bps={}", p.sid,
+                            estimate_bps);
+      break;
+    case CongestionDetector::Change::kNone:
+      break;
+  }
+  if (!p.downlink.congested()) {
     for (auto& [need, s] : videos)
       s->down->set_bandwidth(0, now);  // no limit
     return;

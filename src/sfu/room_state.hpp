@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sfu/codec.hpp"
+#include "sfu/congestion_detector.hpp"
 #include "sfu/nack_generator.hpp"
 #include "sfu/receive_stats.hpp"
 #include "sfu/room.hpp"
@@ -131,8 +132,8 @@ struct Room::Participant {
   bool awaiting_answer = false;
   bool offer_dirty = false;
   bool dtls_set = false;
-  int next_mid = 1;                               // "0" is the data channels
-  std::optional<Clock::time_point> congested_at;  // last estimate below what we sent
+  int next_mid = 1;             // "0" is the data channels
+  CongestionDetector downlink;  // from the subscriber's REMB
   // RTCP per leg (room_rtcp.cpp). Publisher leg: what we receive.
   int twcc_extension = 0;  // transport-wide-cc's id in the publisher offer; 0: none
   uint32_t twcc_media_ssrc = 0;

@@ -31,10 +31,12 @@ struct WebSocketOptions {
   // Outgoing backlog a slow client may cause before it is closed with 1008.
   size_t max_queued_messages = 1000;
   size_t max_queued_bytes = 16 << 20;
-  // permessage-deflate when the client offers it (browsers do). Off: a zlib
-  // state costs ~130 KiB per connection, most of an idle SFU subscriber, and
-  // signalling messages are small protobufs (LiveKit's server does not
-  // compress either).
+  // permessage-deflate when the client offers it (browsers do). Off: Beast
+  // keeps a zlib state per connection, ~130 KiB, most of an idle SFU
+  // subscriber, and signalling messages are small protobufs. (LiveKit's
+  // server negotiates it, but its Go library compresses each message without
+  // context takeover from pooled compressors, so an idle connection holds no
+  // zlib state there.)
   bool permessage_deflate = false;
 };
 

@@ -37,7 +37,8 @@ constexpr size_t kMaxForeignRoutes = 4096;
 constexpr size_t kMaxTcpWriteBuffer = 1 << 20;
 constexpr auto kTcpClaimTimeout = std::chrono::seconds(10);
 
-int listen_tcp(const std::string& ip, uint16_t port, uint16_t* bound, std::string* error) {
+int listen_tcp(const std::string& ip, uint16_t port, bool reuse_port, uint16_t* bound,
+               std::string* error) {
   auto address = parse_ip(ip, port);
   if (!address) {
     *error = "not an IP address: " + ip;
@@ -51,7 +52,7 @@ int listen_tcp(const std::string& ip, uint16_t port, uint16_t* bound, std::strin
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   sockaddr_storage storage{};
   socklen_t length;
   if (address->ipv6) {
@@ -78,6 +79,33 @@ int listen_tcp(const std::string& ip, uint16_t port, uint16_t* bound, std::strin
       ntohs(storage.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
                                           : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
   return fd;
+}
+
+// The workers share their ports through SO_REUSEPORT, which would also let
+// another process of the same user (a second server started by mistake) join
+// them, and the kernel would then split each peer's packets between the two.
+// A bind without it fails while anyone holds the port: a clear error instead.
+bool ports_free(const MediaServerConfig& config, std::string* error) {
+  if (config.udp_port != 0) {
+    std::string why;
+    if (!UdpSocket::bind(config.listen_ip, config.udp_port, /*reuse_port=*/false, &why)) {
+      *error = "udp port " + std::to_string(config.udp_port) + " is not free (" + why +
+               "); is another server running?";
+      return false;
+    }
+  }
+  if (config.ice_tcp && config.tcp_port != 0) {
+    std::string why;
+    uint16_t bound = 0;
+    int probe = listen_tcp(config.listen_ip, config.tcp_port, /*reuse_port=*/false, &bound, &why);
+    if (probe < 0) {
+      *error = "tcp port " + std::to_string(config.tcp_port) + " is not free (" + why +
+               "); is another server running?";
+      return false;
+    }
+    close(probe);
+  }
+  return true;
 }
 
 }  // namespace
@@ -125,6 +153,13 @@ struct MediaServer::Worker {
   std::unordered_map<std::string, std::shared_ptr<WebRtcTransport>> owned;
   std::chrono::steady_clock::time_point last_tick = std::chrono::steady_clock::now();
 
+  Worker() = default;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker() {  // after the loop stopped (~MediaServer) or never started
+    if (tcp_listener >= 0) close(tcp_listener);
+  }
+
   void send(const TransportAddress& to, std::span<const uint8_t> datagram) {
     if (to.tcp) {
       send_tcp(to, datagram);
@@ -163,6 +198,11 @@ std::unique_ptr<MediaServer> MediaServer::start(const MediaServerConfig& config,
     if (error) *error = "cannot generate the DTLS certificate";
     return nullptr;
   }
+  std::string busy;
+  if (!ports_free(config, &busy)) {
+    if (error) *error = busy;
+    return nullptr;
+  }
   size_t count =
       config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
   uint16_t port = config.udp_port;
@@ -179,7 +219,8 @@ std::unique_ptr<MediaServer> MediaServer::start(const MediaServerConfig& config,
     uint16_t tcp_port = config.tcp_port;
     for (auto& worker : server->workers_) {
       std::string why;
-      worker->tcp_listener = listen_tcp(config.listen_ip, tcp_port, &tcp_port, &why);
+      worker->tcp_listener =
+          listen_tcp(config.listen_ip, tcp_port, /*reuse_port=*/true, &tcp_port, &why);
       if (worker->tcp_listener < 0) {
         if (error) *error = why;
         return nullptr;

@@ -82,6 +82,33 @@ class MediaServerTest : public ::testing::Test {
   int transports_ = 0;
 };
 
+TEST_F(MediaServerTest, ASecondServerOnItsPortsIsRefused) {
+  // SO_REUSEPORT would let it share them, and the peers' packets would be
+  // split between the two servers.
+  const uint16_t udp = server_->udp_port(), tcp = server_->tcp_port();
+  ASSERT_NE(tcp, 0);
+  MediaServerConfig config;
+  config.workers = 1;
+  config.udp_port = udp;
+  std::string error;
+  EXPECT_FALSE(MediaServer::start(config, &error));
+  EXPECT_NE(error.find("udp port " + std::to_string(udp) + " is not free"), std::string::npos)
+      << error;
+  config.udp_port = 0;
+  config.tcp_port = tcp;
+  error.clear();
+  EXPECT_FALSE(MediaServer::start(config, &error));
+  EXPECT_NE(error.find("tcp port " + std::to_string(tcp) + " is not free"), std::string::npos)
+      << error;
+  // Once the first server is gone, its ports are free again.
+  server_.reset();
+  config.udp_port = udp;
+  auto again = MediaServer::start(config, &error);
+  ASSERT_TRUE(again) << error;
+  EXPECT_EQ(again->udp_port(), udp);
+  EXPECT_EQ(again->tcp_port(), tcp);
+}
+
 TEST_F(MediaServerTest, AnswersChecksForKnownUfragsOnly) {
   add_transport(client_cert_->fingerprint());
   Client client("srv1", kPassword, server_->udp_port(), client_cert_);

@@ -27,4 +27,12 @@ int64_t RateLimiter::take(const std::string& key, int64_t now_ms) {
   return static_cast<int64_t>(std::ceil((1.0 - b.tokens) / limit_.per_second * 1000.0));
 }
 
+void RateLimiter::give_back(const std::string& key) {
+  if (limit_.per_second <= 0) return;
+  std::lock_guard lock(mutex_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) return;
+  it->second.tokens = std::min(std::max(1.0, limit_.burst), it->second.tokens + 1.0);
+}
+
 }  // namespace atrium

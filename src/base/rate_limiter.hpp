@@ -16,6 +16,9 @@ class RateLimiter {
   // Takes one token for `key`; returns 0 when allowed, else the milliseconds
   // until a token is available. A limit with per_second <= 0 allows all.
   int64_t take(const std::string& key, int64_t now_ms);
+  // Returns a token taken for work that turned out to need none (a retried
+  // transaction), up to the burst.
+  void give_back(const std::string& key);
 
  private:
   struct Bucket {

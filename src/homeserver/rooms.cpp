@@ -139,7 +139,8 @@ store::Event RoomService::append(store::Writer& w, const store::Room& room, json
 }
 
 void RoomService::write_event(const Requester& who, const std::string& room_id, json::object draft,
-                              const std::string& txn_id, JsonCompletion done) {
+                              const std::string& txn_id, JsonCompletion done,
+                              bool took_message_token) {
   auto result = std::make_shared<std::string>();
   // The store runs a job once: the draft moves into append instead of a copy.
   store_.write(
@@ -147,6 +148,8 @@ void RoomService::write_event(const Requester& who, const std::string& room_id, 
         if (!txn_id.empty()) {
           if (auto existing = w.txn_event(who.user_id, who.device_id, txn_id)) {
             *result = *existing;
+            // A retry sends nothing: it must not use up the sender's rate.
+            if (took_message_token) message_limiter_.give_back(who.user_id);
             return;
           }
         }
@@ -176,7 +179,8 @@ void RoomService::send_event(const Requester& who, const std::string& room_id,
   json::object draft{{"type", type}, {"sender", who.user_id}, {"content", std::move(content)}};
   if (sticky_duration_ms > 0)
     draft["msc4354_sticky"] = json::object{{"duration_ms", sticky_duration_ms}};
-  write_event(who, room_id, std::move(draft), txn_id, std::move(done));
+  write_event(who, room_id, std::move(draft), txn_id, std::move(done),
+              /*took_message_token=*/true);
 }
 
 void RoomService::check_owned_state_key(const std::string& room_id, const std::string& state_key) {

@@ -106,9 +106,10 @@ class RoomService {
   store::Room require_room(store::Reader& r, const std::string& room_id) const;
   json::object member_content(store::Reader& r, const std::string& user_id,
                               const std::string& membership) const;
-  // Sends an event and answers {"event_id": ...}.
+  // Sends an event and answers {"event_id": ...}. took_message_token: the
+  // caller took a message_limiter_ token, returned if txn_id is a retry.
   void write_event(const Requester& who, const std::string& room_id, json::object draft,
-                   const std::string& txn_id, JsonCompletion done);
+                   const std::string& txn_id, JsonCompletion done, bool took_message_token = false);
 
   const Config& config_;
   store::Store& store_;

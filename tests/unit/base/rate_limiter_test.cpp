@@ -17,6 +17,23 @@ TEST(RateLimiter, AllowsBurstThenAsksToWait) {
   EXPECT_GT(limiter.take("a", 1500), 0);
 }
 
+TEST(RateLimiter, GiveBackReturnsATokenUpToTheBurst) {
+  RateLimiter limiter({/*per_second=*/0.001, /*burst=*/2});
+  EXPECT_EQ(limiter.take("a", 0), 0);
+  EXPECT_EQ(limiter.take("a", 0), 0);
+  EXPECT_GT(limiter.take("a", 0), 0);
+  limiter.give_back("a");
+  EXPECT_EQ(limiter.take("a", 0), 0);
+  // Never above the burst, and unknown keys are left alone.
+  limiter.give_back("a");
+  limiter.give_back("a");
+  limiter.give_back("a");
+  limiter.give_back("b");
+  EXPECT_EQ(limiter.take("a", 0), 0);
+  EXPECT_EQ(limiter.take("a", 0), 0);
+  EXPECT_GT(limiter.take("a", 0), 0);
+}
+
 TEST(RateLimiter, ZeroRateDisables) {
   RateLimiter limiter({0, 0});
   for (int i = 0; i < 1000; ++i)

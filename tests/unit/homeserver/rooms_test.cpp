@@ -140,6 +140,27 @@ TEST_F(RateLimitedRoomsTest, RetriesAreAnsweredOverTheLimit) {
   EXPECT_EQ(send_text(alice, room, "hello", "txn1"), first);
 }
 
+class RateLimitedToTwoTest : public HomeserverTest {
+ protected:
+  void SetUp() override {
+    HomeserverTest::SetUp();
+    hs_.reset();
+    config_.rc_message = {0.001, 2};  // two messages, then none for a long time
+    hs_ = std::make_unique<Homeserver>(config_, *store_, matrix::SigningKey::generate("t"),
+                                       scheduler_);
+  }
+};
+
+TEST_F(RateLimitedToTwoTest, RetriesUnderTheLimitDoNotUseItUp) {
+  auto alice = make_user("alice");
+  auto room = create_room(alice);
+  auto first = send_text(alice, room, "hello", "txn1");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(send_text(alice, room, "hello", "txn1"), first);
+  EXPECT_NE(send_text(alice, room, "second", "txn2"), first);
+  EXPECT_EQ(errcode_of([&] { send_text(alice, room, "third", "txn3"); }), "M_LIMIT_EXCEEDED");
+}
+
 TEST_F(RoomsTest, NonMembersCannotSendOrRead) {
   auto alice = make_user("alice");
   auto eve = make_user("eve");

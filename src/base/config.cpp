@@ -265,7 +265,9 @@ void validate_config(const Config& c) {
   if (c.data_dir.empty()) throw std::runtime_error("config: data_dir must not be empty");
   if (c.http_threads < 1 || c.http_threads > 64)
     throw std::runtime_error("config: http_threads must be between 1 and 64");
-  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  // "warning" too: it is how the log lines spell the level.
+  static const char* kLevels[] = {"trace",   "debug", "info",     "warn",
+                                  "warning", "error", "critical", "off"};
   bool ok = false;
   for (auto* l : kLevels)
     ok |= c.log_level == l;

@@ -90,6 +90,10 @@ TEST(Config, RejectsUnknownKeysAndBadValues) {
   c = Config{};
   c.log_level = "loud";
   EXPECT_THROW(validate_config(c), std::runtime_error);
+  for (const char* level : {"warn", "warning", "debug"}) {
+    c.log_level = level;
+    EXPECT_NO_THROW(validate_config(c)) << level;
+  }
   EXPECT_NO_THROW(validate_config(Config{}));
 }
 

@@ -121,35 +121,28 @@ TEST_F(RoomsTest, ConcurrentRetriesOfOneTransactionMakeOneEvent) {
   EXPECT_EQ(copies, 1);
 }
 
+// A server whose message limit allows kBurst messages, then none for a long time.
+template <int kBurst>
 class RateLimitedRoomsTest : public HomeserverTest {
  protected:
   void SetUp() override {
     HomeserverTest::SetUp();
     hs_.reset();
-    config_.rc_message = {0.001, 1};  // one message, then none for a long time
+    config_.rc_message = {0.001, kBurst};
     hs_ = std::make_unique<Homeserver>(config_, *store_, matrix::SigningKey::generate("t"),
                                        scheduler_);
   }
 };
+using RateLimitedToOneTest = RateLimitedRoomsTest<1>;
+using RateLimitedToTwoTest = RateLimitedRoomsTest<2>;
 
-TEST_F(RateLimitedRoomsTest, RetriesAreAnsweredOverTheLimit) {
+TEST_F(RateLimitedToOneTest, RetriesAreAnsweredOverTheLimit) {
   auto alice = make_user("alice");
   auto room = create_room(alice);
   auto first = send_text(alice, room, "hello", "txn1");
   EXPECT_EQ(errcode_of([&] { send_text(alice, room, "more", "txn2"); }), "M_LIMIT_EXCEEDED");
   EXPECT_EQ(send_text(alice, room, "hello", "txn1"), first);
 }
-
-class RateLimitedToTwoTest : public HomeserverTest {
- protected:
-  void SetUp() override {
-    HomeserverTest::SetUp();
-    hs_.reset();
-    config_.rc_message = {0.001, 2};  // two messages, then none for a long time
-    hs_ = std::make_unique<Homeserver>(config_, *store_, matrix::SigningKey::generate("t"),
-                                       scheduler_);
-  }
-};
 
 TEST_F(RateLimitedToTwoTest, RetriesUnderTheLimitDoNotUseItUp) {
   auto alice = make_user("alice");

@@ -263,18 +263,19 @@ void Room::allocate_bandwidth(Participant& p, uint64_t estimate_bps, Clock::time
     }
     videos.emplace_back(need, s.get());
   }
-  log::get("sfu")->debug("msg=\"downlink estimate\" participant={} estimate_bps={} sending_bps={}",
-                         p.sid, estimate_bps, sending);
+  // Looked up once: a lookup takes two locks, and this runs for every REMB.
+  static const auto logger = log::get("sfu");
+  logger->debug("msg=\"downlink estimate\" participant={} estimate_bps={} sending_bps={}", p.sid,
+                estimate_bps, sending);
   switch (p.downlink.on_estimate(estimate_bps, sending, now)) {
     case CongestionDetector::Change::kCongested:
-      log::get("sfu")->info(
+      logger->info(
           "msg=\"downlink congested: its estimate is the budget\" participant={} "
           "estimate_bps={} sending_bps={}",
           p.sid, estimate_bps, sending);
       break;
     case CongestionDetector::Change::kClear:
-      log::get("sfu")->info("msg=\"downlink clear\" participant={} estimate_bps={}", p.sid,
-                            estimate_bps);
+      logger->info("msg=\"downlink clear\" participant={} estimate_bps={}", p.sid, estimate_bps);
       break;
     case CongestionDetector::Change::kNone:
       break;
